@@ -1,0 +1,11 @@
+import type { Migration } from 'kysely';
+import * as m001 from './001-initial.ts';
+
+/**
+ * Every migration, in order. Listed statically (not read from disk) so the same
+ * set runs under tsx, in tests and in a bundle. Never edit a migration that has
+ * shipped: add the next one.
+ */
+export const migrations: Record<string, Migration> = {
+  '001-initial': m001,
+};

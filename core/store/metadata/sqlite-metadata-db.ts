@@ -1,0 +1,32 @@
+import Database from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, type MigrationProvider } from 'kysely';
+import { DakkioError } from '../../errors.ts';
+import { migrations } from './migrations/index.ts';
+import type { MetadataDatabase } from './tables.ts';
+
+export type MetadataDb = Kysely<MetadataDatabase>;
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/**
+ * Opens (creating if needed) the SQLite metadata database and brings it to the
+ * newest schema. `path` ':memory:' is allowed for tests.
+ */
+export async function createSqliteMetadataDb(path: string): Promise<MetadataDb> {
+  const sqlite = new Database(path);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<MetadataDatabase>({ dialect: new SqliteDialect({ database: sqlite }) });
+  await migrateToLatest(db);
+  return db;
+}
+
+export async function migrateToLatest(db: Kysely<MetadataDatabase>): Promise<void> {
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new DakkioError('internal', `metadata migration ${failed} failed`, { cause: error });
+  }
+}
