@@ -76,6 +76,104 @@ export interface DataSourcesTable {
   last_seen_at: number | null;
 }
 
+export interface WebhooksTable {
+  id: string;
+  owner_id: string;
+  url: string;
+  /** JSON array of event types ("alert.firing", "alert.resolved") */
+  events: string;
+  description: string | null;
+  /** the full whsec_ secret: it is an HMAC key, so it must be kept retrievable (unlike API keys) */
+  secret: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AlertRulesTable {
+  id: string;
+  owner_id: string;
+  bucket_id: string;
+  name: string;
+  /** null = every source of the bucket */
+  data_source_id: string | null;
+  metric: string;
+  /** duplicated out of `condition` so absence rules can be found without parsing JSON */
+  condition_op: string;
+  /** JSON {op, value} | {op: "absent", seconds} */
+  condition: string;
+  for_seconds: number;
+  /** JSON array of webhook ids */
+  webhook_ids: string;
+  enabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Evaluation state per rule × source, persisted so a restart resumes without duplicate events. */
+export interface AlertStatesTable {
+  rule_id: string;
+  data_source_id: string;
+  bucket_id: string;
+  /** the rule's updated_at this state was computed against; a newer rule resets the state */
+  rule_version: number;
+  state: 'ok' | 'pending' | 'firing';
+  /** when the threshold condition started holding (reading time), for forSeconds */
+  pending_since: number | null;
+  /** newest reading time evaluated; older points are ignored */
+  last_ts: number | null;
+  /** receive time of the newest reading (absence rules) */
+  last_seen_at: number | null;
+  /** JSON of the newest value seen */
+  last_value: string | null;
+  updated_at: number;
+}
+
+export interface AlertEventsTable {
+  id: string;
+  rule_id: string;
+  bucket_id: string;
+  owner_id: string;
+  data_source_id: string;
+  metric: string;
+  state: 'firing' | 'resolved';
+  /** JSON of the triggering value, null for absence */
+  value: string | null;
+  at: number;
+}
+
+/** The webhook outbox: a row exists before the first attempt and survives restarts. */
+export interface WebhookDeliveriesTable {
+  /** also the Standard Webhooks `webhook-id`, stable across retries */
+  id: string;
+  webhook_id: string;
+  owner_id: string;
+  event: string;
+  /** unique per (event, webhook) so a replayed enqueue never doubles a delivery */
+  dedup_key: string;
+  /** the exact JSON body that is signed and sent on every attempt */
+  body: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  /** null once delivered or failed; while an attempt runs, the lease expiry */
+  next_attempt_at: number | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
+export interface WebhookAttemptsTable {
+  id: string;
+  delivery_id: string;
+  attempt: number;
+  at: number;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+  /** first 4 KB of the response body */
+  response_body: string | null;
+}
+
 export interface MetadataDatabase {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -83,6 +181,12 @@ export interface MetadataDatabase {
   api_keys: ApiKeysTable;
   buckets: BucketsTable;
   data_sources: DataSourcesTable;
+  webhooks: WebhooksTable;
+  alert_rules: AlertRulesTable;
+  alert_states: AlertStatesTable;
+  alert_events: AlertEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
 }
 
 export type { Generated };

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as m001 from './001-initial.ts';
+import * as m002 from './002-alerts-webhooks.ts';
 
 /**
  * Every migration, in order. Listed statically (not read from disk) so the same
@@ -8,4 +9,5 @@ import * as m001 from './001-initial.ts';
  */
 export const migrations: Record<string, Migration> = {
   '001-initial': m001,
+  '002-alerts-webhooks': m002,
 };
