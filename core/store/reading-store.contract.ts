@@ -349,7 +349,7 @@ export function describeReadingStoreContract(
 
     it('handles a large batch across many series', async () => {
       const pts: ReadingPoint[] = [];
-      for (let i = 0; i < 20_000; i++) pts.push(p(`d${String(i % 50).padStart(23, '0')}`, `m${i % 4}`, T0 + i, i));
+      for (let i = 0; i < 20_000; i++) pts.push(p(`d${String(i % 50).padStart(23, '0')}`, `m${Math.floor(i / 50) % 4}`, T0 + i, i));
       await store.write(pts);
       expect(await store.countReadings([B1], 0)).toEqual({ total: 20_000, since: 20_000 });
       const series = await store.queryRaw(all);

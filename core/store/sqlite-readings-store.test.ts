@@ -1,0 +1,150 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../logger.ts';
+import type { ReadingStore } from '../ports/reading-store.ts';
+import { describeReadingStoreContract } from './reading-store.contract.ts';
+import { createSqliteReadingStore } from './sqlite-readings-store.ts';
+
+const T0 = Date.UTC(2026, 10, 28);
+const B = 'b00000000000000000000001';
+const S = 'd00000000000000000000001';
+
+function tempDir(): { dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'dakkio-readings-'));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+describeReadingStoreContract('sqlite', async () => {
+  const t = tempDir();
+  const store = await createSqliteReadingStore({ path: join(t.dir, 'readings.db'), logger: silentLogger });
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      t.remove();
+    },
+  };
+});
+
+// Same contract with a tiny merge threshold, so reads and writes cross merges constantly.
+describeReadingStoreContract('sqlite (merge every 7 rows)', async () => {
+  const t = tempDir();
+  const store = await createSqliteReadingStore({
+    path: join(t.dir, 'readings.db'),
+    logger: silentLogger,
+    mergeThresholdRows: 7,
+  });
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      t.remove();
+    },
+  };
+});
+
+describe('sqlite reading store specifics', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  async function open(path: string, opts: { mergeThresholdRows?: number } = {}): Promise<ReadingStore> {
+    const store = await createSqliteReadingStore({ path, logger: silentLogger, ...opts });
+    cleanups.push(() => store.close());
+    return store;
+  }
+  function dir(): string {
+    const t = tempDir();
+    cleanups.push(t.remove);
+    return t.dir;
+  }
+  const point = (ts: number, value: number | string | boolean) => ({
+    bucketId: B,
+    dataSourceId: S,
+    metric: 'm',
+    ts,
+    value,
+  });
+  const stagedRows = (path: string) => {
+    const db = new Database(path, { readonly: true });
+    try {
+      return (db.prepare('SELECT count(*) AS n FROM staging').get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  };
+
+  it('merging staging into the indexed table keeps the last write of each key', async () => {
+    const path = join(dir(), 'readings.db');
+    const store = await open(path, { mergeThresholdRows: 1_000_000 });
+    await store.write([point(T0, 1), point(T0 + 1, 1)]);
+    // Merged by this read...
+    expect((await store.queryRaw({ bucketId: B, from: 0, to: T0 * 2, limitPerSeries: 10 }))[0]?.points).toEqual([
+      [T0, 1],
+      [T0 + 1, 1],
+    ]);
+    // ...then the same keys rewritten twice inside staging and once more in a later batch.
+    await store.write([point(T0, 2), point(T0 + 1, 'two'), point(T0, 3)]);
+    await store.write([point(T0 + 1, true)]);
+    expect(stagedRows(path)).toBe(4);
+    const series = await store.queryRaw({ bucketId: B, from: 0, to: T0 * 2, limitPerSeries: 10 });
+    expect(series[0]?.points).toEqual([
+      [T0, 3],
+      [T0 + 1, true],
+    ]);
+    expect(stagedRows(path)).toBe(0);
+  });
+
+  it('merges in the background once the threshold is reached', async () => {
+    const path = join(dir(), 'readings.db');
+    const store = await open(path, { mergeThresholdRows: 10 });
+    await store.write(Array.from({ length: 12 }, (_, i) => point(T0 + i, i)));
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(stagedRows(path)).toBe(0);
+    expect((await store.health()).detail).toMatchObject({ stagedRows: 0, merges: 1 });
+  });
+
+  it('keeps data across close and reopen, including rows still staged', async () => {
+    const path = join(dir(), 'readings.db');
+    const first = await createSqliteReadingStore({ path, logger: silentLogger, mergeThresholdRows: 1_000_000 });
+    await first.write([point(T0, 1), point(T0 + 5, 'x')]);
+    await first.close();
+    await first.close(); // idempotent
+    await expect(first.write([point(T0, 2)])).rejects.toMatchObject({ code: 'store_unavailable' });
+    await expect(first.latest(B)).rejects.toMatchObject({ code: 'store_unavailable' });
+    expect((await first.health()).ok).toBe(false);
+
+    // A process killed before merging leaves rows in staging: simulate by writing them raw.
+    const raw = new Database(path);
+    const sid = (raw.prepare('SELECT id FROM series').get() as { id: number }).id;
+    raw.prepare('INSERT INTO staging (series_id, ts, num, txt, kind) VALUES (?, ?, ?, NULL, 0)').run(sid, T0, 9);
+    raw.close();
+
+    const second = await open(path);
+    expect((await second.queryRaw({ bucketId: B, from: 0, to: T0 * 2, limitPerSeries: 10 }))[0]?.points).toEqual([
+      [T0, 9],
+      [T0 + 5, 'x'],
+    ]);
+  });
+
+  it('a write during an unfinished stream is not blocked and not seen by it', async () => {
+    const path = join(dir(), 'readings.db');
+    const store = await open(path);
+    await store.write(Array.from({ length: 10 }, (_, i) => point(T0 + i, i)));
+    const seen: number[] = [];
+    for await (const row of store.streamRaw({ bucketId: B, from: 0, to: T0 * 2 })) {
+      seen.push(row.ts);
+      if (seen.length === 2) {
+        await store.write([point(T0 + 100, 1)]);
+        await store.deleteBefore(B, T0 + 5);
+      }
+    }
+    expect(seen).toHaveLength(10);
+    expect((await store.stats(B)).readings).toBe(6);
+  });
+});

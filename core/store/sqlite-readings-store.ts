@@ -1,0 +1,261 @@
+import Database from 'better-sqlite3';
+import type { Clock } from '../clock.ts';
+import { systemClock } from '../clock.ts';
+import { DakkioError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { ReadingStore } from '../ports/reading-store.ts';
+import type { BucketStats, LatestValue, Series, SeriesSelector } from '../readings.ts';
+import { prepareQueries } from './sqlite-readings-queries.ts';
+import { decodeValue, readingsDdl, type SeriesRow } from './sqlite-readings-schema.ts';
+import { createSqliteReadingsWriter } from './sqlite-readings-writer.ts';
+
+export interface SqliteReadingStoreOptions {
+  /** readings.db in the data dir */
+  path: string;
+  logger: Logger;
+  clock?: Clock;
+  /** merge staging into the indexed table once this many rows are staged (default 100,000) */
+  mergeThresholdRows?: number;
+  /** ...or this long after the first unmerged row was written (default 1,000 ms) */
+  mergeDelayMs?: number;
+}
+
+const wrap = (err: unknown): DakkioError =>
+  err instanceof DakkioError ? err : new DakkioError('store_unavailable', 'readings database error', { cause: err });
+
+/**
+ * The embedded ReadingStore: better-sqlite3 12, WAL, its own database file.
+ *
+ * Durability: `synchronous = NORMAL` in WAL mode. A commit is in the OS page cache
+ * when write() resolves, so it survives SIGKILL of the process (the contract), but
+ * not a power cut. FULL would fsync the WAL on every group commit, which costs a disk
+ * flush per acknowledgement; power-loss durability is a job for the server-grade
+ * store (QuestDB) or a UPS, not for the embedded default.
+ *
+ * Reads see "last write wins" across staging and the indexed table by merging
+ * staging first (one ordered INSERT OR REPLACE of at most mergeThresholdRows rows),
+ * so every query path reads one table through its primary key.
+ */
+export async function createSqliteReadingStore(options: SqliteReadingStoreOptions): Promise<ReadingStore> {
+  const logger = options.logger.child({ component: 'sqlite-readings' });
+  const clock = options.clock ?? systemClock;
+  let db: Database.Database;
+  try {
+    db = new Database(options.path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    // Merges touch many index pages; a 32 MiB cache keeps the hot ones.
+    db.pragma('cache_size = -32768');
+    db.pragma('temp_store = MEMORY');
+    db.exec(readingsDdl);
+  } catch (err) {
+    throw new DakkioError('store_unavailable', `cannot open readings database at ${options.path}`, { cause: err });
+  }
+  const q = prepareQueries(db);
+  const writer = createSqliteReadingsWriter(db, {
+    logger,
+    clock,
+    mergeThresholdRows: options.mergeThresholdRows ?? 100_000,
+    mergeDelayMs: options.mergeDelayMs ?? 1000,
+  });
+  const openReaders = new Set<Database.Database>();
+  let closed = false;
+
+  /** Every read starts here: fail when closed, then fold staging into `readings`. */
+  function readBarrier(): void {
+    if (closed) throw new DakkioError('store_unavailable', 'reading store is closed');
+    writer.mergeNow();
+  }
+
+  function selectSeries(
+    bucketId: string,
+    sel: Pick<SeriesSelector, 'dataSourceIds' | 'metrics'>,
+    source = q.seriesOfBucket,
+  ): SeriesRow[] {
+    const sources = sel.dataSourceIds ? new Set(sel.dataSourceIds) : null;
+    const metrics = sel.metrics ? new Set(sel.metrics) : null;
+    return source
+      .all(bucketId)
+      .filter((s) => (!sources || sources.has(s.source_id)) && (!metrics || metrics.has(s.metric)));
+  }
+
+  function run<T>(fn: () => T): Promise<T> {
+    try {
+      readBarrier();
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(wrap(err));
+    }
+  }
+
+  const store: ReadingStore = {
+    async write(points) {
+      if (closed) throw new DakkioError('store_unavailable', 'reading store is closed');
+      try {
+        writer.write(points);
+      } catch (err) {
+        throw wrap(err);
+      }
+    },
+
+    queryRaw: (query) =>
+      run(() => {
+        const out: Series[] = [];
+        for (const s of selectSeries(query.bucketId, query)) {
+          const rows = q.raw.all({ sid: s.id, from: query.from, to: query.to, lim: query.limitPerSeries });
+          if (rows.length === 0) continue;
+          out.push({
+            dataSourceId: s.source_id,
+            metric: s.metric,
+            points: rows.map((r) => [r.ts, decodeValue(r.num, r.txt, r.kind)]),
+          });
+        }
+        return out;
+      }),
+
+    queryAggregate: (query) =>
+      run(() => {
+        const stmt = q.aggregate(query.fn);
+        const typed = query.fn === 'first' || query.fn === 'last';
+        const out: Series[] = [];
+        for (const s of selectSeries(query.bucketId, query)) {
+          const rows = stmt.all({
+            sid: s.id,
+            from: query.from,
+            to: query.to,
+            iv: query.intervalMs,
+            lim: query.limitPerSeries,
+          });
+          const points: Series['points'] = [];
+          for (const r of rows) {
+            if (typed) points.push([r.b, decodeValue(r.num, r.txt, r.kind ?? 0)]);
+            else if (r.v !== null) points.push([r.b, r.v]);
+          }
+          if (points.length > 0) out.push({ dataSourceId: s.source_id, metric: s.metric, points });
+        }
+        return out;
+      }),
+
+    streamRaw(query) {
+      return streamRaw(query);
+    },
+
+    latest: (bucketId, dataSourceId) =>
+      run(() => {
+        const out: LatestValue[] = [];
+        const sel = dataSourceId === undefined ? {} : { dataSourceIds: [dataSourceId] };
+        for (const s of selectSeries(bucketId, sel)) {
+          const r = q.newest.get(s.id);
+          if (r) out.push({ dataSourceId: s.source_id, metric: s.metric, ts: r.ts, value: decodeValue(r.num, r.txt, r.kind) });
+        }
+        return out;
+      }),
+
+    stats: (bucketId) =>
+      run((): BucketStats => {
+        const perSource = q.statsPerSource.all(bucketId);
+        const perDataSource = perSource.map((r) => ({
+          dataSourceId: r.source_id,
+          readings: r.n,
+          firstAt: r.first,
+          lastAt: r.last,
+        }));
+        const readings = perSource.reduce((n, r) => n + r.n, 0);
+        return {
+          readings,
+          firstAt: readings === 0 ? null : Math.min(...perSource.map((r) => r.first)),
+          lastAt: readings === 0 ? null : Math.max(...perSource.map((r) => r.last)),
+          perDataSource,
+          perDay: q.statsPerDay.all(bucketId).map((r) => ({ day: r.day, readings: r.n })),
+        };
+      }),
+
+    countReadings: (bucketIds, sinceMs) =>
+      run(() => {
+        if (bucketIds.length === 0) return { total: 0, since: 0 };
+        const r = q.count.get(sinceMs, JSON.stringify(bucketIds));
+        return { total: r?.total ?? 0, since: r?.since ?? 0 };
+      }),
+
+    deleteBucket: (bucketId) => run(() => deleteSeries(selectSeries(bucketId, {}))),
+
+    deleteDataSource: (bucketId, dataSourceId) =>
+      run(() => deleteSeries(selectSeries(bucketId, { dataSourceIds: [dataSourceId] }))),
+
+    deleteBefore: (bucketId, cutoffMs) =>
+      run(() => {
+        const series = selectSeries(bucketId, {});
+        db.transaction(() => {
+          for (const s of series) q.deleteSeriesBefore.run(s.id, cutoffMs);
+        })();
+      }),
+
+    async health() {
+      if (closed) return { ok: false, state: 'down', detail: { reason: 'closed' } };
+      try {
+        db.prepare('SELECT 1').get();
+        return { ok: true, state: 'ok', detail: writer.status() };
+      } catch (err) {
+        return { ok: false, state: 'down', detail: { error: String(err) } };
+      }
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const reader of openReaders) reader.close();
+      openReaders.clear();
+      try {
+        writer.close();
+      } finally {
+        db.close();
+      }
+    },
+  };
+
+  function deleteSeries(series: SeriesRow[]): void {
+    db.transaction(() => {
+      for (const s of series) {
+        q.deleteSeriesReadings.run(s.id);
+        q.deleteSeriesStaging.run(s.id);
+        q.deleteSeries.run(s.id);
+      }
+    })();
+    if (series.length > 0) writer.forgetSeries();
+  }
+
+  /**
+   * Streams over its own read-only connection inside one read transaction: a
+   * consistent snapshot, and the writer connection never sees "connection is busy"
+   * while an export is half-read (better-sqlite3 forbids writes during .iterate()).
+   */
+  async function* streamRaw(query: SeriesSelector & { limit?: number }) {
+    try {
+      readBarrier();
+    } catch (err) {
+      throw wrap(err);
+    }
+    const reader = new Database(options.path, { readonly: true, fileMustExist: true });
+    openReaders.add(reader);
+    try {
+      reader.exec('BEGIN');
+      const series = selectSeries(query.bucketId, query, reader.prepare<[string], SeriesRow>(q.seriesOfBucket.source));
+      const stmt = reader.prepare<{ sid: number; from: number; to: number; lim: number }, { ts: number; num: number | null; txt: string | null; kind: number }>(q.raw.source);
+      let left = query.limit ?? Number.MAX_SAFE_INTEGER;
+      for (const s of series) {
+        if (left <= 0) break;
+        for (const r of stmt.iterate({ sid: s.id, from: query.from, to: query.to, lim: left })) {
+          left--;
+          yield { dataSourceId: s.source_id, metric: s.metric, ts: r.ts, value: decodeValue(r.num, r.txt, r.kind) };
+        }
+      }
+    } finally {
+      openReaders.delete(reader);
+      if (reader.open) reader.close();
+    }
+  }
+
+  logger.debug({ path: options.path }, 'readings store open');
+  return store;
+}
