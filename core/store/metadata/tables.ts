@@ -174,6 +174,53 @@ export interface WebhookAttemptsTable {
   response_body: string | null;
 }
 
+/** mosquitto-compat: a legacy MQTT username/password with Mosquitto-style topic rules. */
+export interface MqttCredentialsTable {
+  id: string;
+  owner_id: string;
+  /** unique across owners: it identifies the credential at CONNECT */
+  username: string;
+  /** a dakkio $scrypt$ hash (core/auth/passwords.ts) or an imported Mosquitto $7$/$6$/$argon2id$ hash */
+  password_hash: string;
+  /** JSON array of TopicRule */
+  rules: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** mosquitto-compat: turns messages on a legacy topic tree into readings. */
+export interface MqttTopicMappingsTable {
+  id: string;
+  owner_id: string;
+  filter: string;
+  bucket_id: string;
+  /** "{n}" (n-th topic level, 1-based) or a data source id */
+  data_source: string;
+  /** "{n}" or a metric name; null for payload "json" (the JSON names the metrics) */
+  metric: string | null;
+  /** "value" | "json" */
+  payload: string;
+  /** 0/1 */
+  create_sources: number;
+  created_at: number;
+}
+
+/** mosquitto-compat: an external broker dakkio subscribes to as a client. */
+export interface MqttUpstreamsTable {
+  id: string;
+  owner_id: string;
+  url: string;
+  username: string | null;
+  /** stored as given: it must be presented to the upstream broker */
+  password: string | null;
+  client_id: string;
+  /** JSON array of {filter, qos} */
+  subscriptions: string;
+  /** 0/1 */
+  enabled: number;
+  created_at: number;
+}
+
 export interface MetadataDatabase {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -187,6 +234,9 @@ export interface MetadataDatabase {
   alert_events: AlertEventsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
+  mqtt_credentials: MqttCredentialsTable;
+  mqtt_topic_mappings: MqttTopicMappingsTable;
+  mqtt_upstreams: MqttUpstreamsTable;
 }
 
 export type { Generated };

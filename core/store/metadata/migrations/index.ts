@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as m001 from './001-initial.ts';
 import * as m002 from './002-alerts-webhooks.ts';
+import * as m003 from './003-mqtt-compat.ts';
 
 /**
  * Every migration, in order. Listed statically (not read from disk) so the same
@@ -10,4 +11,5 @@ import * as m002 from './002-alerts-webhooks.ts';
 export const migrations: Record<string, Migration> = {
   '001-initial': m001,
   '002-alerts-webhooks': m002,
+  '003-mqtt-compat': m003,
 };
