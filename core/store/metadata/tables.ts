@@ -114,8 +114,8 @@ export interface AlertStatesTable {
   rule_id: string;
   data_source_id: string;
   bucket_id: string;
-  /** the rule's updated_at this state was computed against; a newer rule resets the state */
-  rule_version: number;
+  /** the rule's evaluation-relevant fields this state was computed against; a change resets the state */
+  rule_fingerprint: string;
   state: 'ok' | 'pending' | 'firing';
   /** when the threshold condition started holding (reading time), for forSeconds */
   pending_since: number | null;

@@ -38,7 +38,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('rule_id', 'text', (c) => c.notNull().references('alert_rules.id').onDelete('cascade'))
     .addColumn('data_source_id', 'text', (c) => c.notNull())
     .addColumn('bucket_id', 'text', (c) => c.notNull())
-    .addColumn('rule_version', 'bigint', (c) => c.notNull())
+    .addColumn('rule_fingerprint', 'text', (c) => c.notNull())
     .addColumn('state', 'text', (c) => c.notNull())
     .addColumn('pending_since', 'bigint')
     .addColumn('last_ts', 'bigint')
