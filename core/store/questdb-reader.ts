@@ -1,0 +1,253 @@
+/**
+ * Reads from the QuestDB readings table over SQL. Every value is a bind parameter;
+ * the only interpolated parts are the validated table name, placeholders we number
+ * ourselves, and the SAMPLE BY stride built from a checked integer (QuestDB can't
+ * bind a stride).
+ */
+import { DakkioError } from '../errors.ts';
+import type {
+  AggregateQuery,
+  BucketStats,
+  LatestValue,
+  RawQuery,
+  ReadingValue,
+  Series,
+  SeriesSelector,
+} from '../readings.ts';
+import { DELETED_KIND, assertTableName, decodeValue } from './questdb-schema.ts';
+import { isoParam, type QuestDbSql } from './questdb-sql.ts';
+
+const DAY_MS = 86_400_000;
+const STREAM_PAGE = 10_000;
+
+type Row = Record<string, unknown>;
+const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
+
+/** Builds the WHERE clause of a selector; returns null when it can match nothing (empty id/metric lists). */
+function selectorWhere(sel: SeriesSelector, params: unknown[]): string | null {
+  if (sel.dataSourceIds?.length === 0 || sel.metrics?.length === 0) return null;
+  const bind = (v: unknown) => {
+    params.push(v);
+    return `$${params.length}`;
+  };
+  const parts = [`bucket = ${bind(sel.bucketId)}`, `kind != '${DELETED_KIND}'`];
+  parts.push(`ts >= ${bind(isoParam(sel.from))}`, `ts < ${bind(isoParam(sel.to))}`);
+  if (sel.dataSourceIds) parts.push(`source IN (${sel.dataSourceIds.map(bind).join(', ')})`);
+  if (sel.metrics) parts.push(`metric IN (${sel.metrics.map(bind).join(', ')})`);
+  return parts.join(' AND ');
+}
+
+function groupSeries(rows: { source: string; metric: string; ts: number; value: ReadingValue }[], limit: number): Series[] {
+  const bySeries = new Map<string, Series>();
+  for (const r of rows) {
+    const key = `${r.source}\u0000${r.metric}`;
+    let s = bySeries.get(key);
+    if (!s) {
+      s = { dataSourceId: r.source, metric: r.metric, points: [] };
+      bySeries.set(key, s);
+    }
+    s.points.push([r.ts, r.value]);
+  }
+  const out = [...bySeries.values()].sort((a, b) =>
+    a.dataSourceId === b.dataSourceId ? cmp(a.metric, b.metric) : cmp(a.dataSourceId, b.dataSourceId),
+  );
+  for (const s of out) {
+    s.points.sort((a, b) => a[0] - b[0]);
+    if (s.points.length > limit) s.points.length = limit;
+  }
+  return out;
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+export async function queryRaw(sql: QuestDbSql, table: string, q: RawQuery): Promise<Series[]> {
+  const t = assertTableName(table);
+  const params: unknown[] = [];
+  const where = selectorWhere(q, params);
+  if (where === null || q.to <= q.from || q.limitPerSeries <= 0) return [];
+  params.push(Math.floor(q.limitPerSeries));
+  const rows = await sql.query(
+    `SELECT source, metric, ts, kind, num, str FROM (
+       SELECT source, metric, ts, kind, num, str, row_number() OVER (PARTITION BY source, metric ORDER BY ts) rn
+       FROM ${t} WHERE ${where}
+     ) WHERE rn <= $${params.length}`,
+    params,
+  );
+  return groupSeries(
+    rows.map((r) => ({
+      source: String(r.source),
+      metric: String(r.metric),
+      ts: num(r.ts),
+      value: decodeValue(String(r.kind), numOrNull(r.num), (r.str as string | null) ?? null),
+    })),
+    q.limitPerSeries,
+  );
+}
+
+/** Select-list per function: numeric ones see numbers and booleans; count and first/last see every value. */
+const aggregateSql: Record<AggregateQuery['fn'], { select: string; numericOnly: boolean }> = {
+  avg: { select: 'avg(num) v', numericOnly: true },
+  min: { select: 'min(num) v', numericOnly: true },
+  max: { select: 'max(num) v', numericOnly: true },
+  sum: { select: 'sum(num) v', numericOnly: true },
+  count: { select: 'count() v', numericOnly: false },
+  first: { select: 'first(kind) k, first(num) v, first(str) sv', numericOnly: false },
+  last: { select: 'last(kind) k, last(num) v, last(str) sv', numericOnly: false },
+};
+
+/** QuestDB stride text for an interval, in the largest unit that divides it exactly. */
+export function sampleStride(intervalMs: number): string {
+  const units: [number, string][] = [
+    [DAY_MS, 'd'],
+    [3_600_000, 'h'],
+    [60_000, 'm'],
+    [1_000, 's'],
+    [1, 'T'],
+  ];
+  for (const [ms, unit] of units) if (intervalMs % ms === 0) return `${intervalMs / ms}${unit}`;
+  return `${intervalMs}T`;
+}
+
+/**
+ * avg/min/max/sum use numbers and booleans (as 1/0) and ignore strings; count counts
+ * every value; first/last return the value with its own type. Buckets are aligned to the Unix epoch: SAMPLE BY … ALIGN TO CALENDAR
+ * (UTC) gives that whenever the interval divides a day, which every API interval
+ * does; other intervals group by the epoch-floored timestamp instead.
+ */
+export async function queryAggregate(sql: QuestDbSql, table: string, q: AggregateQuery): Promise<Series[]> {
+  const t = assertTableName(table);
+  if (!Number.isSafeInteger(q.intervalMs) || q.intervalMs <= 0) {
+    throw new DakkioError('validation_failed', `invalid aggregation interval: ${q.intervalMs}`);
+  }
+  const params: unknown[] = [];
+  const where = selectorWhere(q, params);
+  if (where === null || q.to <= q.from || q.limitPerSeries <= 0) return [];
+  const agg = aggregateSql[q.fn];
+  const filter = agg.numericOnly ? `${where} AND kind IN ('n', 'b')` : where;
+  let text: string;
+  if (DAY_MS % q.intervalMs === 0) {
+    text = `SELECT ts, source, metric, ${agg.select} FROM ${t} WHERE ${filter} SAMPLE BY ${sampleStride(q.intervalMs)} ALIGN TO CALENDAR`;
+  } else {
+    params.push(q.intervalMs * 1000);
+    const k = `$${params.length}`;
+    text = `SELECT source, metric, (cast(ts AS long) / ${k}) * ${k} bstart, ${agg.select} FROM ${t} WHERE ${filter}`;
+  }
+  const rows = await sql.query(text, params);
+  return groupSeries(
+    rows
+      .filter((r) => (r.k === undefined ? r.v !== null && r.v !== undefined : r.k !== null))
+      .map((r) => ({
+        source: String(r.source),
+        metric: String(r.metric),
+        ts: r.bstart === undefined ? num(r.ts) : Math.floor(num(r.bstart) / 1000),
+        value:
+          r.k === undefined ? num(r.v) : decodeValue(String(r.k), numOrNull(r.v), (r.sv as string | null) ?? null),
+      })),
+    q.limitPerSeries,
+  );
+}
+
+/**
+ * Pages per series along the designated timestamp, so a huge range never sits in
+ * memory. `limit` caps the whole stream.
+ */
+export async function* streamRaw(
+  sql: QuestDbSql,
+  table: string,
+  q: SeriesSelector & { limit?: number },
+): AsyncGenerator<{ dataSourceId: string; metric: string; ts: number; value: ReadingValue }> {
+  const t = assertTableName(table);
+  const params: unknown[] = [];
+  const where = selectorWhere(q, params);
+  if (where === null || q.to <= q.from) return;
+  const limit = q.limit ?? Number.POSITIVE_INFINITY;
+  if (limit <= 0) return;
+  const series = (await sql.query(`SELECT source, metric, count() n FROM ${t} WHERE ${where}`, params))
+    .map((r) => ({ source: String(r.source), metric: String(r.metric) }))
+    .sort((a, b) => (a.source === b.source ? cmp(a.metric, b.metric) : cmp(a.source, b.source)));
+  let emitted = 0;
+  for (const s of series) {
+    let after: number | null = null;
+    while (emitted < limit) {
+      const page = Math.min(STREAM_PAGE, limit - emitted);
+      const rows: Row[] = await sql.query(
+        `SELECT ts, kind, num, str FROM ${t}
+         WHERE bucket = $1 AND source = $2 AND metric = $3 AND kind != '${DELETED_KIND}'
+           AND ts >= $4 AND ts < $5 ORDER BY ts LIMIT $6`,
+        [q.bucketId, s.source, s.metric, isoParam(after === null ? q.from : after + 1), isoParam(q.to), page],
+      );
+      for (const r of rows) {
+        yield {
+          dataSourceId: s.source,
+          metric: s.metric,
+          ts: num(r.ts),
+          value: decodeValue(String(r.kind), numOrNull(r.num), (r.str as string | null) ?? null),
+        };
+      }
+      emitted += rows.length;
+      if (rows.length < page) break;
+      after = num(rows[rows.length - 1]?.ts);
+    }
+  }
+}
+
+export async function latest(sql: QuestDbSql, table: string, bucketId: string, dataSourceId?: string): Promise<LatestValue[]> {
+  const t = assertTableName(table);
+  const params: unknown[] = [bucketId];
+  let where = `bucket = $1 AND kind != '${DELETED_KIND}'`;
+  if (dataSourceId !== undefined) {
+    params.push(dataSourceId);
+    where += ' AND source = $2';
+  }
+  const rows = await sql.query(
+    `SELECT source, metric, ts, kind, num, str FROM ${t} WHERE ${where} LATEST ON ts PARTITION BY source, metric`,
+    params,
+  );
+  return rows
+    .map((r) => ({
+      dataSourceId: String(r.source),
+      metric: String(r.metric),
+      ts: num(r.ts),
+      value: decodeValue(String(r.kind), numOrNull(r.num), (r.str as string | null) ?? null),
+    }))
+    .sort((a, b) => (a.dataSourceId === b.dataSourceId ? cmp(a.metric, b.metric) : cmp(a.dataSourceId, b.dataSourceId)));
+}
+
+export async function stats(sql: QuestDbSql, table: string, bucketId: string): Promise<BucketStats> {
+  const t = assertTableName(table);
+  const where = `bucket = $1 AND kind != '${DELETED_KIND}'`;
+  const perSource = await sql.query(`SELECT source, count() n, min(ts) first, max(ts) last FROM ${t} WHERE ${where}`, [bucketId]);
+  const perDay = await sql.query(`SELECT timestamp_floor('d', ts) day, count() n FROM ${t} WHERE ${where} ORDER BY day`, [bucketId]);
+  const perDataSource = perSource
+    .map((r) => ({ dataSourceId: String(r.source), readings: num(r.n), firstAt: numOrNull(r.first), lastAt: numOrNull(r.last) }))
+    .sort((a, b) => cmp(a.dataSourceId, b.dataSourceId));
+  const firsts = perDataSource.flatMap((s) => (s.firstAt === null ? [] : [s.firstAt]));
+  const lasts = perDataSource.flatMap((s) => (s.lastAt === null ? [] : [s.lastAt]));
+  return {
+    readings: perDataSource.reduce((n, s) => n + s.readings, 0),
+    firstAt: firsts.length ? Math.min(...firsts) : null,
+    lastAt: lasts.length ? Math.max(...lasts) : null,
+    perDataSource,
+    perDay: perDay.map((r) => ({ day: num(r.day), readings: num(r.n) })),
+  };
+}
+
+export async function countReadings(
+  sql: QuestDbSql,
+  table: string,
+  bucketIds: readonly string[],
+  sinceMs: number,
+): Promise<{ total: number; since: number }> {
+  const t = assertTableName(table);
+  if (bucketIds.length === 0) return { total: 0, since: 0 };
+  const params: unknown[] = [isoParam(sinceMs), ...bucketIds];
+  const inList = bucketIds.map((_, i) => `$${i + 2}`).join(', ');
+  const rows = await sql.query(
+    `SELECT count() total, sum(CASE WHEN ts >= $1 THEN 1 ELSE 0 END) since
+     FROM ${t} WHERE bucket IN (${inList}) AND kind != '${DELETED_KIND}'`,
+    params,
+  );
+  const r = rows[0];
+  return { total: num(r?.total ?? 0), since: num(r?.since ?? 0) };
+}
