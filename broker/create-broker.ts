@@ -1,0 +1,314 @@
+/**
+ * The embedded MQTT broker: Aedes 1.x (MQTT 3.1.1) behind dakkio's API-key auth,
+ * topic ACL and the core ingest pipeline.
+ *
+ * Ack-after-commit: in Aedes 1.2.0, node_modules/aedes/lib/handlers/publish.js runs
+ * `publishActions = [authorizePublish, enqueuePublish]` in series (lines 18-21, 43),
+ * and only enqueuePublish writes the PUBACK for QoS 1 (lines 92-96:
+ * `write(client, new PubAck(packet), ...)`). So holding the authorizePublish
+ * callback until ingest() has committed means the PUBACK leaves after the commit.
+ * Aedes also stops reading that socket while a chunk's packets are pending
+ * (lib/client.js nextBatch/_parsingBatch), which is the backpressure we want.
+ */
+import { promisify } from 'node:util';
+import {
+  Aedes,
+  type AedesPublishPacket,
+  type AuthenticateError,
+  type Client,
+  type PublishPacket,
+  type Subscription,
+} from 'aedes';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { type DevicePrincipal, keyAllows } from '../core/auth/principal.ts';
+import { isDakkioError } from '../core/errors.ts';
+import { COUNTER, createBrokerCounters } from './counters.ts';
+import { ConnackCode, connackForError, errorTopicFor } from './error-mapping.ts';
+import { startListeners } from './listeners.ts';
+import { groupForForwarding } from './live-forwarder.ts';
+import { guardPacketSize, maxRemainingLengthFor } from './packet-size-guard.ts';
+import { createPublishHandler, type PublishOutcome } from './publish-handler.ts';
+import { createSessionRegistry, ownerOf, type Session } from './sessions.ts';
+import { alertsTopic, bucketOfTopic, dataTopic, parseSubscribeFilter } from './topics.ts';
+import type { Broker, BrokerDeps, BrokerOptions } from './types.ts';
+
+/**
+ * Device publishes that were ingested are re-addressed here so Aedes acknowledges
+ * them without routing the raw packet: subscribers get the committed readings from
+ * onCommitted instead. `$` topics are never matched by wildcards [MQTT-4.7.2-1] and
+ * the subscribe ACL refuses every `$` filter, so nothing can receive them.
+ */
+const SINK_TOPIC = '$dakkio/ingested';
+
+/** The one persistence call we make directly (typed loosely in aedes.d.ts). */
+interface RetainedStore {
+  storeRetained(packet: PublishPacket): Promise<void>;
+}
+
+const authError = (returnCode: number, message: string): AuthenticateError =>
+  Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+
+function remoteIp(client: Client): string {
+  const conn = client.conn as { remoteAddress?: string };
+  return conn.remoteAddress ?? client.req?.socket.remoteAddress ?? 'unknown';
+}
+
+export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Promise<Broker> {
+  const log = deps.logger.child({ component: 'broker' });
+  const counters = createBrokerCounters();
+  const sessions = createSessionRegistry(deps.clock);
+  const sessionOf = new WeakMap<Client, Session>();
+  const inflight = new Set<Promise<void>>();
+  const connectLimiter =
+    options.connectRatePerIp > 0
+      ? new RateLimiterMemory({ keyPrefix: 'mqtt-connect', points: options.connectRatePerIp, duration: 1 })
+      : null;
+  let closing = false;
+
+  const aedes = await Aedes.createBroker({ authenticate, authorizePublish, authorizeSubscribe, authorizeForward });
+  const publish = promisify(aedes.publish.bind(aedes)) as (packet: PublishPacket) => Promise<void>;
+  const publishJson = (topic: string, body: unknown, qos: 0 | 1, retain = false) =>
+    publish({ cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(body)), qos, retain, dup: false });
+
+  const reportError = (session: Session, topic: string, code: string, message: string) => {
+    counters.rejected(code);
+    publishJson(errorTopicFor(session.clientId), { topic, code, message }, 1).catch((err) =>
+      log.warn({ err, clientId: session.clientId }, 'could not publish on the error topic'),
+    );
+  };
+  const handlePublish = createPublishHandler({ deps, options, counters, reportError });
+
+  const drop = (session: Session, reason: string) => {
+    if (session.dropped) return;
+    session.dropped = true;
+    counters.inc(COUNTER.sessionsDropped);
+    log.info({ clientId: session.clientId, reason }, 'mqtt session dropped');
+    session.connection.close();
+  };
+
+  function authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (err: AuthenticateError | null, ok: boolean | null) => void,
+  ) {
+    const refuse = (code: number, reason: string, message: string) => {
+      counters.refused(reason);
+      done(authError(code, message), null);
+    };
+    void (async () => {
+      if (closing) return refuse(ConnackCode.serverUnavailable, 'shutting_down', 'server shutting down');
+      const ip = remoteIp(client);
+      if (connectLimiter) {
+        try {
+          await connectLimiter.consume(ip);
+        } catch {
+          return refuse(ConnackCode.serverUnavailable, 'rate_limited', 'too many connections from this address');
+        }
+      }
+      const secret = password?.toString('utf8');
+      let principal: DevicePrincipal | null = null;
+      if (!secret) {
+        if (!options.allowAnonymous) return refuse(ConnackCode.badUsernameOrPassword, 'missing', 'a password (API key) is required');
+      } else if (secret.startsWith('dakkio_')) {
+        principal = await deps.verifyApiKey(secret);
+      } else if (deps.authenticateOther) {
+        principal = await deps.authenticateOther(username, secret, client.id);
+        if (!principal) return refuse(ConnackCode.badUsernameOrPassword, 'invalid', 'bad username or password');
+      } else {
+        return refuse(ConnackCode.badUsernameOrPassword, 'invalid', 'the password must be an API key');
+      }
+      if (principal?.kind === 'api-key' && principal.expiresAt !== null && principal.expiresAt <= deps.clock.now()) {
+        return refuse(ConnackCode.notAuthorized, 'expired', 'the API key has expired');
+      }
+      // A live client id under another owner is refused instead of kicking that device;
+      // the same owner reconnecting takes over [MQTT-3.1.4-2].
+      const existing = sessions.byClientId(client.id);
+      if (existing && !existing.dropped && ownerOf(existing.principal) !== ownerOf(principal)) {
+        return refuse(ConnackCode.identifierRejected, 'client_id_in_use', 'client id in use by another account');
+      }
+      if (client.closed || closing) return done(authError(ConnackCode.serverUnavailable, 'connection closed'), null);
+      const session: Session = {
+        clientId: client.id,
+        connection: client,
+        principal,
+        secret: principal?.kind === 'api-key' ? secret : undefined,
+        ip,
+        dropped: false,
+        ackChain: Promise.resolve(),
+      };
+      sessions.add(session);
+      sessionOf.set(client, session);
+      client.conn.once('close', () => sessions.remove(session));
+      sessions.scheduleExpiry(session, (s) => drop(s, 'expired'));
+      counters.inc(COUNTER.connectionsAccepted);
+      done(null, true);
+    })().catch((err: unknown) => {
+      const code = connackForError(err);
+      const reason = isDakkioError(err) ? (err.credentialProblem ?? err.code) : 'internal';
+      if (code === ConnackCode.serverUnavailable) log.error({ err }, 'mqtt authentication failed');
+      refuse(code, reason, isDakkioError(err) ? err.message : 'server unavailable');
+    });
+  }
+
+  function applyOutcome(session: Session, packet: PublishPacket, outcome: PublishOutcome, cb: (err?: Error | null) => void) {
+    if (outcome.action === 'forward') return cb(null);
+    if (outcome.action === 'disconnect') {
+      log.info({ clientId: session.clientId, reason: outcome.reason }, 'mqtt publish refused; disconnecting');
+      return cb(new Error(`publish refused: ${outcome.reason}`));
+    }
+    packet.topic = SINK_TOPIC;
+    packet.retain = false;
+    if (outcome.retained) {
+      const { bucketId, dataSourceId, reading } = outcome.retained;
+      const ts = reading.timestamp ?? deps.clock.now();
+      const body = { values: reading.values, timestamp: typeof ts === 'number' ? new Date(ts).toISOString() : ts };
+      // storeRetained without routing: the live copy already went out through onCommitted
+      (aedes as unknown as { persistence: RetainedStore }).persistence
+        .storeRetained({ cmd: 'publish', topic: dataTopic(bucketId, dataSourceId), payload: Buffer.from(JSON.stringify(body)), qos: packet.qos, retain: true, dup: false })
+        .catch((err: unknown) => log.warn({ err }, 'could not store a retained message'));
+    }
+    cb(null);
+  }
+
+  function authorizePublish(client: Client | null, packet: PublishPacket, cb: (err?: Error | null) => void) {
+    const session = client ? sessionOf.get(client) : undefined;
+    // client null = a will left behind by another cluster node: nobody to act for
+    if (!session) return cb(new Error('no session'));
+    if (session.dropped || closing) return cb(new Error('session closing'));
+    const previous = session.ackChain;
+    const work = handlePublish(session, packet).catch((err: unknown): PublishOutcome => {
+      log.error({ err, clientId: session.clientId }, 'mqtt publish failed');
+      return { action: 'disconnect', reason: 'internal' };
+    });
+    const settled = Promise.all([previous, work]).then(([, outcome]) => applyOutcome(session, packet, outcome, cb));
+    session.ackChain = settled;
+    inflight.add(settled);
+    void settled.finally(() => inflight.delete(settled));
+  }
+
+  function authorizeSubscribe(client: Client, sub: Subscription, cb: (err: Error | null, sub?: Subscription | null) => void) {
+    const session = sessionOf.get(client);
+    const refuse = () => {
+      counters.inc(COUNTER.subscriptionsRefused);
+      cb(null, null);
+    };
+    if (!session || session.dropped) return refuse();
+    const principal = session.principal;
+    const target = parseSubscribeFilter(sub.topic);
+    if (target.kind === 'refused') return refuse();
+    if (target.kind === 'errors') return target.clientId === session.clientId ? cb(null, sub) : refuse();
+    if (target.kind === 'other') {
+      if (!deps.otherTopics) return refuse();
+      deps.otherTopics.canSubscribe(principal, session.clientId, sub.topic).then(
+        (ok) => (ok ? cb(null, sub) : refuse()),
+        () => refuse(),
+      );
+      return;
+    }
+    if (principal?.kind !== 'api-key' || !keyAllows(principal, target.bucketId, 'read')) return refuse();
+    deps.directory.bucketOwner(target.bucketId).then(
+      (owner) => (owner === principal.ownerId ? cb(null, sub) : refuse()),
+      () => refuse(),
+    );
+  }
+
+  /** Re-checks read rights on delivery, so a key whose scope shrank stops receiving at once. */
+  function authorizeForward(client: Client, packet: AedesPublishPacket) {
+    const session = sessionOf.get(client);
+    if (!session || session.dropped) return null;
+    const principal = session.principal;
+    if (principal?.kind === 'api-key') {
+      const bucketId = bucketOfTopic(packet.topic);
+      if (bucketId !== null && !keyAllows(principal, bucketId, 'read')) return null;
+    }
+    return packet;
+  }
+
+  const reverify = (session: Session) => {
+    if (!session.secret || session.dropped) return drop(session, 'key_changed');
+    deps.verifyApiKey(session.secret).then(
+      (principal) => {
+        session.principal = principal;
+        sessions.scheduleExpiry(session, (s) => drop(s, 'expired'));
+      },
+      (err: unknown) => drop(session, isDakkioError(err) ? (err.credentialProblem ?? err.code) : 'key_changed'),
+    );
+  };
+
+  const unsubscribers = [
+    deps.events.subscribe('key.revoked', (e) => {
+      for (const s of sessions.byKey(e.keyId)) {
+        // a rotated-away secret ends alone; sessions on the new secret stay
+        const fp = s.principal?.kind === 'api-key' ? s.principal.secretFingerprint : undefined;
+        if (e.secretFingerprint === undefined || fp === undefined || fp === e.secretFingerprint) drop(s, 'revoked');
+      }
+    }),
+    // after the auth service dropped its cached verification (it subscribed first)
+    deps.events.subscribe('key.changed', (e) => {
+      setImmediate(() => {
+        for (const s of sessions.byKey(e.keyId)) reverify(s);
+      });
+    }),
+    deps.events.subscribe('owner.deleted', (e) => {
+      for (const s of sessions.byOwner(e.ownerId)) drop(s, 'owner_deleted');
+    }),
+    deps.events.subscribe('mqtt-credential.changed', (e) => {
+      for (const s of sessions.byKey(e.credentialId)) drop(s, 'credential_changed');
+    }),
+    deps.events.subscribe('alert.event', (e) => publishAlert(e.bucketId, e.payload)),
+    deps.onCommitted((points) => {
+      if (aedes.closed) return;
+      for (const msg of groupForForwarding(points)) {
+        counters.inc(COUNTER.messagesForwarded);
+        publishJson(msg.topic, msg.payload, 0).catch((err) => log.warn({ err }, 'live forwarding failed'));
+      }
+    }),
+  ];
+
+  async function publishAlert(bucketId: string, payload: Record<string, unknown>) {
+    if (aedes.closed) return;
+    await publishJson(alertsTopic(bucketId), payload, 1);
+  }
+
+  const maxRemaining = maxRemainingLengthFor(options.maxPayloadBytes);
+  let listeners: Awaited<ReturnType<typeof startListeners>>;
+  try {
+    listeners = await startListeners(
+      options,
+      (stream, req) => {
+        const client = aedes.handle(stream, req);
+        guardPacketSize(client, maxRemaining, () => counters.rejected('payload_too_large'));
+      },
+      maxRemaining + 5,
+    );
+  } catch (err) {
+    for (const u of unsubscribers) u();
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    throw err;
+  }
+  log.info({ ...listeners.ports }, 'mqtt listening');
+
+  let closed: Promise<void> | undefined;
+  return {
+    ports: listeners.ports,
+    connectedClients: () => aedes.connectedClients,
+    counters: () => counters.snapshot(),
+    publishAlert,
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        listeners.stopAccepting();
+        // in-flight QoS 1 publishes finish their commit and get their PUBACK first
+        while (inflight.size > 0) await Promise.allSettled([...inflight]);
+        await new Promise((resolve) => setImmediate(resolve));
+        for (const u of unsubscribers) u();
+        await new Promise<void>((resolve) => aedes.close(() => resolve()));
+        sessions.clear();
+        await listeners.closed();
+        log.info({}, 'mqtt closed');
+      })();
+      return closed;
+    },
+  };
+}

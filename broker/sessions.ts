@@ -1,0 +1,111 @@
+/**
+ * Who is behind every live MQTT connection: the principal it authenticated as,
+ * indexed by client id (takeover rule) and by key (revocation). Expiry timers live
+ * here so a key's sessions end when the key does.
+ */
+import type { DevicePrincipal } from '../core/auth/principal.ts';
+import type { Clock } from '../core/clock.ts';
+
+/** The part of an Aedes client a session needs: closing it. */
+export interface SessionConnection {
+  close(cb?: () => void): void;
+}
+
+export interface Session {
+  readonly clientId: string;
+  readonly connection: SessionConnection;
+  /** null = anonymous (only when allowAnonymous) */
+  principal: DevicePrincipal | null;
+  /** Kept in memory only, to re-verify when the key changes; never logged. */
+  readonly secret: string | undefined;
+  readonly ip: string;
+  /** set once the session is being dropped: its will is not published and its publishes are refused */
+  dropped: boolean;
+  /** PUBACKs leave in the order the PUBLISHes arrived [MQTT-4.6.0-2] */
+  ackChain: Promise<void>;
+  expiryTimer?: NodeJS.Timeout | undefined;
+}
+
+export const ownerOf = (principal: DevicePrincipal | null): string | null => principal?.ownerId ?? null;
+export const keyOf = (principal: DevicePrincipal | null): string | null =>
+  principal?.kind === 'api-key' ? principal.keyId : principal?.kind === 'mqtt-credential' ? principal.credentialId : null;
+
+// setTimeout overflows past 2^31-1 ms (~24.8 days); longer expiries are re-armed
+const MAX_TIMER_MS = 2_147_483_647;
+
+export interface SessionRegistry {
+  /** The live (or connecting) session holding this client id. */
+  byClientId(clientId: string): Session | undefined;
+  add(session: Session): void;
+  remove(session: Session): void;
+  /** Sessions that authenticated with this API key / MQTT credential id. */
+  byKey(keyId: string): Session[];
+  byOwner(ownerId: string): Session[];
+  all(): Iterable<Session>;
+  /** (Re)arm the expiry timer from session.principal.expiresAt. */
+  scheduleExpiry(session: Session, onExpired: (session: Session) => void): void;
+  clear(): void;
+}
+
+export function createSessionRegistry(clock: Clock): SessionRegistry {
+  const byClient = new Map<string, Session>();
+  const byKey = new Map<string, Set<Session>>();
+  const sessions = new Set<Session>();
+
+  const indexKey = (session: Session) => keyOf(session.principal);
+
+  return {
+    byClientId: (clientId) => byClient.get(clientId),
+    add(session) {
+      sessions.add(session);
+      byClient.set(session.clientId, session);
+      const key = indexKey(session);
+      if (key) {
+        let set = byKey.get(key);
+        if (!set) {
+          set = new Set();
+          byKey.set(key, set);
+        }
+        set.add(session);
+      }
+    },
+    remove(session) {
+      if (!sessions.delete(session)) return;
+      clearTimeout(session.expiryTimer);
+      // a same-owner takeover already replaced this entry with the new session
+      if (byClient.get(session.clientId) === session) byClient.delete(session.clientId);
+      const key = indexKey(session);
+      const set = key ? byKey.get(key) : undefined;
+      if (set && key) {
+        set.delete(session);
+        if (set.size === 0) byKey.delete(key);
+      }
+    },
+    byKey: (keyId) => [...(byKey.get(keyId) ?? [])],
+    byOwner: (ownerId) => [...sessions].filter((s) => ownerOf(s.principal) === ownerId),
+    all: () => sessions,
+    scheduleExpiry(session, onExpired) {
+      clearTimeout(session.expiryTimer);
+      session.expiryTimer = undefined;
+      const p = session.principal;
+      if (p?.kind !== 'api-key' || p.expiresAt === null) return;
+      const expiresAt = p.expiresAt;
+      const arm = () => {
+        const left = expiresAt - clock.now();
+        if (left <= 0) {
+          onExpired(session);
+          return;
+        }
+        session.expiryTimer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+        session.expiryTimer.unref();
+      };
+      arm();
+    },
+    clear() {
+      for (const s of sessions) clearTimeout(s.expiryTimer);
+      sessions.clear();
+      byClient.clear();
+      byKey.clear();
+    },
+  };
+}
