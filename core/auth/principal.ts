@@ -23,6 +23,13 @@ export interface ApiKeyPrincipal {
   expiresAt: number | null;
   /** extra Mosquitto-style rules for topics outside dakkio/ (null = none) */
   rules: readonly TopicRule[] | null;
+  /**
+   * Which secret of the key authenticated this session (a short tag of its hash,
+   * never shown to clients). During a rotation grace the old and the new secret
+   * have different tags; a `key.revoked` event carrying `secretFingerprint` ends
+   * only the sessions with that tag.
+   */
+  secretFingerprint?: string;
 }
 
 export interface MqttCredentialPrincipal {

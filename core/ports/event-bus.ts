@@ -5,7 +5,11 @@
  */
 export type DakkioEvent =
   /** Drop every live session that authenticated with this key; forget cached verifications. */
-  | { type: 'key.revoked'; keyId: string; ownerId: string }
+  /**
+   * With `secretFingerprint`, only the sessions that authenticated with that secret
+   * (ApiKeyPrincipal.secretFingerprint) end: a rotated-away secret whose grace is over.
+   */
+  | { type: 'key.revoked'; keyId: string; ownerId: string; secretFingerprint?: string }
   /** A key's secret, rights or expiry changed: cached verifications must be dropped. */
   | { type: 'key.changed'; keyId: string; ownerId: string }
   /** A user was deleted or all their credentials were invalidated. */
