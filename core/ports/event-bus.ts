@@ -4,8 +4,8 @@
  * default (core/event-bus-local.ts); Redis or NATS when clustered.
  */
 export type DakkioEvent =
-  /** Drop every live session that authenticated with this key; forget cached verifications. */
   /**
+   * Drop every live session that authenticated with this key; forget cached verifications.
    * With `secretFingerprint`, only the sessions that authenticated with that secret
    * (ApiKeyPrincipal.secretFingerprint) end: a rotated-away secret whose grace is over.
    */
