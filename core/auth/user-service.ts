@@ -56,12 +56,11 @@ export function createUserService(opts: UserServiceOptions): UserService {
   const { db, clock, ids, tokens, events, readingStore } = opts;
   const params = opts.passwordParams ?? OWASP_SCRYPT_PARAMS;
   const limiter = opts.loginLimiter ?? createLoginLimiter();
-  // Same cost as real hashes, so an unknown email costs what a wrong password costs.
-  let dummyHash: Promise<string> | undefined;
-  const getDummyHash = () => {
-    dummyHash ??= createDummyHash(params);
-    return dummyHash;
-  };
+  // Same cost as real hashes, so an unknown email costs what a wrong password costs. Made up
+  // front: computing it on the first unknown email would make that one answer slower.
+  const dummyHash = createDummyHash(params);
+  dummyHash.catch(() => {}); // surfaces at its first use, not as an unhandled rejection
+  const getDummyHash = () => dummyHash;
 
   async function loadUser(userId: string) {
     const row = await db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
