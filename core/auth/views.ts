@@ -1,16 +1,18 @@
 import type { ApiKeysTable, UsersTable } from '../store/metadata/tables.ts';
 import type { Permission, TopicRule } from './principal.ts';
 
+// Views are type aliases, not interfaces, so they stay assignable to Record<string, unknown> (http/deps.ts).
+
 /** What services return about a user: never the password hash. Times are epoch ms. */
-export interface UserView {
+export type UserView = {
   id: string;
   email: string;
   name: string | null;
   createdAt: number;
-}
+};
 
 /** What services return about an API key: never the secret or its hash. Times are epoch ms. */
-export interface ApiKeyView {
+export type ApiKeyView = {
   id: string;
   name: string;
   prefix: string;
@@ -20,7 +22,7 @@ export interface ApiKeyView {
   lastUsedAt: number | null;
   expiresAt: number | null;
   revokedAt: number | null;
-}
+};
 
 export function toUserView(row: Pick<UsersTable, 'id' | 'email' | 'name' | 'created_at'>): UserView {
   return { id: row.id, email: row.email, name: row.name, createdAt: Number(row.created_at) };

@@ -42,6 +42,8 @@ describe('bucket and data-source services', () => {
     expect(await buckets.get(alice, b.id)).toEqual(u);
     expect((await buckets.list(alice, {})).items).toEqual([u]);
     expect(await buckets.countByOwner(alice)).toBe(1);
+    expect(await buckets.listIdsByOwner(alice)).toEqual([b.id]);
+    expect(await buckets.listIds(bob)).toEqual([]);
     const r = await buckets.create(alice, { name: 'short', retentionDays: 7 });
     expect(await buckets.listWithRetention()).toEqual([{ id: r.id, retentionDays: 7 }]);
   });

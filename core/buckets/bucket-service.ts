@@ -8,13 +8,13 @@ import type { MetadataDb } from '../store/metadata/sqlite-metadata-db.ts';
 import type { BucketsTable } from '../store/metadata/tables.ts';
 
 /** Times are epoch ms. */
-export interface BucketView {
+export type BucketView = {
   id: string;
   name: string;
   description: string | null;
   retentionDays: number | null;
   createdAt: number;
-}
+};
 
 export interface BucketServiceOptions {
   db: MetadataDb;
@@ -43,6 +43,8 @@ export interface BucketService {
   listWithRetention(): Promise<{ id: string; retentionDays: number }[]>;
   /** Every bucket id of the owner (analytics overview, cascades). */
   listIds(ownerId: string): Promise<string[]>;
+  /** Same as listIds (the name http/deps.ts uses). */
+  listIdsByOwner(ownerId: string): Promise<string[]>;
   countByOwner(ownerId: string): Promise<number>;
 }
 
@@ -69,6 +71,11 @@ export function createBucketService(opts: BucketServiceOptions): BucketService {
       .executeTakeFirst();
     if (!row) throw notFound('bucket');
     return row;
+  }
+
+  async function listIds(ownerId: string): Promise<string[]> {
+    const rows = await db.selectFrom('buckets').select('id').where('owner_id', '=', ownerId).orderBy('id').execute();
+    return rows.map((r) => r.id);
   }
 
   return {
@@ -125,10 +132,8 @@ export function createBucketService(opts: BucketServiceOptions): BucketService {
       return rows.map((r) => ({ id: r.id, retentionDays: Number(r.retention_days) }));
     },
 
-    async listIds(ownerId) {
-      const rows = await db.selectFrom('buckets').select('id').where('owner_id', '=', ownerId).orderBy('id').execute();
-      return rows.map((r) => r.id);
-    },
+    listIds,
+    listIdsByOwner: listIds,
 
     async countByOwner(ownerId) {
       const r = await db

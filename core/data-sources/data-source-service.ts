@@ -8,7 +8,7 @@ import type { MetadataDb } from '../store/metadata/sqlite-metadata-db.ts';
 import type { DataSourcesTable } from '../store/metadata/tables.ts';
 
 /** Times are epoch ms. */
-export interface DataSourceView {
+export type DataSourceView = {
   id: string;
   bucketId: string;
   name: string;
@@ -16,7 +16,7 @@ export interface DataSourceView {
   metadata: Record<string, unknown>;
   createdAt: number;
   lastSeenAt: number | null;
-}
+};
 
 export interface DataSourceServiceOptions {
   db: MetadataDb;
