@@ -105,10 +105,14 @@ describe('token service', () => {
 
   it('kills the access token and its refresh family on logout', async () => {
     const { token, refreshToken } = await register();
+    const other = await users.login({ email: 'ada@example.com', password: 'password123' }, ctx);
     const principal = await tokens.verifyAccessToken(token);
     await users.logout(principal);
     await expectUnauthorized(tokens.verifyAccessToken(token), 'revoked');
     await expectUnauthorized(users.refresh(refreshToken), 'revoked');
+    // Only that session: another login of the same user goes on.
+    await tokens.verifyAccessToken(other.token);
+    await users.refresh(other.refreshToken);
   });
 
   it('rotates refresh tokens once; reusing one revokes the whole family', async () => {
