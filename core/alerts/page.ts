@@ -1,55 +1,33 @@
 /**
- * Keyset pagination shared by the alert and webhook lists. Same shape as the
- * project-wide lists (`{limit?, cursor?}` in, `{items, nextCursor}` out); kept
- * local until core/pagination.ts lands, so switching is an import change.
+ * Keyset pagination for the time-ordered lists (alert events, webhook deliveries),
+ * whose cursor is (time, id) rather than the id-only cursor of core/pagination.ts.
+ * Same request/response shape and limits as every other list.
  */
 import { validationFailed } from '../errors.ts';
+import { type Page, type PageRequest, resolvePage } from '../pagination.ts';
 
-export interface PageRequest {
-  limit?: number | undefined;
-  cursor?: string | undefined;
-}
+export type { Page, PageRequest };
 
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
-
-export const DEFAULT_PAGE_LIMIT = 100;
-export const MAX_PAGE_LIMIT = 1000;
-
+/** The limit of a page request (validated like every other list). */
 export function pageLimit(req: PageRequest | undefined): number {
-  const limit = req?.limit ?? DEFAULT_PAGE_LIMIT;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
-    throw validationFailed('invalid limit', [
-      { path: 'limit', code: 'invalid_limit', message: `limit must be 1..${MAX_PAGE_LIMIT}` },
-    ]);
-  }
-  return limit;
+  return resolvePage({ limit: req?.limit }).limit;
 }
 
-/** Cursors are opaque to clients: base64url of the sort key parts. */
-export function encodeCursor(parts: readonly (string | number)[]): string {
-  return Buffer.from(JSON.stringify(parts)).toString('base64url');
+export function encodeTimeCursor(at: number, id: string): string {
+  return Buffer.from(`t1:${at}:${id}`, 'utf8').toString('base64url');
 }
 
-export function decodeCursor(cursor: string | undefined, shape: readonly ('string' | 'number')[]): (string | number)[] | null {
-  if (cursor === undefined || cursor === '') return null;
-  try {
-    const parts: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(parts) && parts.length === shape.length && parts.every((p, i) => typeof p === shape[i])) {
-      return parts as (string | number)[];
-    }
-  } catch {
-    // fall through to the validation error
-  }
-  throw validationFailed('invalid cursor', [{ path: 'cursor', code: 'invalid_cursor', message: 'malformed cursor' }]);
+export function decodeTimeCursor(cursor: string | null | undefined): { at: number; id: string } | null {
+  if (!cursor) return null;
+  const m = /^t1:(-?\d{1,16}):([0-9a-f]{24})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!m) throw validationFailed('invalid cursor', [{ path: 'cursor', code: 'invalid_cursor', message: 'invalid cursor' }]);
+  return { at: Number(m[1]), id: m[2] as string };
 }
 
-/** Given limit+1 fetched rows, trims and computes the next cursor from the last kept row. */
-export function toPage<R, T>(rows: R[], limit: number, map: (row: R) => T, key: (row: R) => (string | number)[]): Page<T> {
+/** Given limit+1 fetched rows (newest first), trims and computes the next cursor. */
+export function toTimePage<R extends { id: string }, T>(rows: R[], limit: number, at: (row: R) => number, map: (row: R) => T): Page<T> {
   const more = rows.length > limit;
   const kept = more ? rows.slice(0, limit) : rows;
   const last = kept[kept.length - 1];
-  return { items: kept.map(map), nextCursor: more && last !== undefined ? encodeCursor(key(last)) : null };
+  return { items: kept.map(map), nextCursor: more && last !== undefined ? encodeTimeCursor(at(last), last.id) : null };
 }

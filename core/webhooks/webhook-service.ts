@@ -7,7 +7,8 @@ import type { Clock } from '../clock.ts';
 import { notFound } from '../errors.ts';
 import type { IdGenerator } from '../ids.ts';
 import type { EventBus } from '../ports/event-bus.ts';
-import { decodeCursor, type Page, type PageRequest, pageLimit, toPage } from '../alerts/page.ts';
+import { decodeTimeCursor, pageLimit, toTimePage } from '../alerts/page.ts';
+import { buildPage, type Page, type PageRequest, resolvePage } from '../pagination.ts';
 import type { MetadataDb } from '../store/metadata/sqlite-metadata-db.ts';
 import type { WebhookDeliveriesTable, WebhooksTable } from '../store/metadata/tables.ts';
 import { checkWebhookUrl } from './address-policy.ts';
@@ -90,12 +91,11 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
 
   return {
     async list(ownerId, page) {
-      const limit = pageLimit(page);
-      const after = decodeCursor(page?.cursor, ['string']);
+      const { afterId, limit } = resolvePage(page);
       let q = db.selectFrom('webhooks').selectAll().where('owner_id', '=', ownerId);
-      if (after) q = q.where('id', '>', after[0] as string);
+      if (afterId) q = q.where('id', '>', afterId);
       const rows = await q.orderBy('id').limit(limit + 1).execute();
-      return toPage(rows, limit, toWebhook, (r) => [r.id]);
+      return buildPage(rows, limit, toWebhook);
     },
 
     async create(ownerId, body) {
@@ -144,14 +144,13 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
     async listDeliveries(ownerId, webhookId, page) {
       await findRow(ownerId, webhookId);
       const limit = pageLimit(page);
-      const after = decodeCursor(page?.cursor, ['number', 'string']);
+      const after = decodeTimeCursor(page?.cursor);
       let q = db.selectFrom('webhook_deliveries').selectAll().where('webhook_id', '=', webhookId);
       if (after) {
-        const [at, id] = after as [number, string];
-        q = q.where((eb) => eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', id)])]));
+        q = q.where((eb) => eb.or([eb('created_at', '<', after.at), eb.and([eb('created_at', '=', after.at), eb('id', '<', after.id)])]));
       }
       const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
-      return toPage(rows, limit, toDelivery, (r) => [Number(r.created_at), r.id]);
+      return toTimePage(rows, limit, (r) => Number(r.created_at), toDelivery);
     },
 
     async listAttempts(ownerId, webhookId, deliveryId) {
