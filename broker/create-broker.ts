@@ -66,6 +66,8 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
   let closing = false;
 
   const aedes = await Aedes.createBroker({ authenticate, authorizePublish, authorizeSubscribe, authorizeForward });
+  aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
+  aedes.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'mqtt connection error'));
   const publish = promisify(aedes.publish.bind(aedes)) as (packet: PublishPacket) => Promise<void>;
   const publishJson = (topic: string, body: unknown, qos: 0 | 1, retain = false) =>
     publish({ cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(body)), qos, retain, dup: false });

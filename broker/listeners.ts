@@ -59,6 +59,7 @@ async function listen(server: AnyServer, port: number, host: string, setting: st
 
 function attachWebSocket(server: HttpServer, path: string, maxFrameBytes: number, handle: HandleConnection) {
   const wss = new WebSocketServer({ server, path, maxPayload: maxFrameBytes });
+  wss.on('error', () => {}); // only re-emitted server errors, already handled by listen()
   wss.on('connection', (ws, req) => {
     const stream = createWebSocketStream(ws);
     // a peer that vanishes mid-frame surfaces as a stream error Aedes already handles via close
@@ -104,8 +105,9 @@ export async function startListeners(
 
     const http = createHttpServer();
     track(http);
-    wsServers.push(attachWebSocket(http, options.wsPath, maxFrameBytes, handle));
+    // ws re-emits its server's errors on itself: attach only once listening, so a bind error stays ours
     const mqttWs = await listen(http, options.wsPort, options.host, LISTENER_SETTINGS.mqttWs);
+    wsServers.push(attachWebSocket(http, options.wsPath, maxFrameBytes, handle));
 
     const ports: BrokerPorts = { mqtt, mqttWs };
     if (options.tls) {
@@ -114,8 +116,8 @@ export async function startListeners(
       ports.mqtts = await listen(tls, options.tls.mqttsPort, options.host, LISTENER_SETTINGS.mqtts);
       const https = createHttpsServer({ cert, key });
       track(https);
-      wsServers.push(attachWebSocket(https, options.wsPath, maxFrameBytes, handle));
       ports.wss = await listen(https, options.tls.wssPort, options.host, LISTENER_SETTINGS.wss);
+      wsServers.push(attachWebSocket(https, options.wsPath, maxFrameBytes, handle));
     }
 
     return {

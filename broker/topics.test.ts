@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { bucketOfTopic, parsePublishTopic, parseSubscribeFilter } from './topics.ts';
+
+const B = '507f1f77bcf86cd799439011';
+const S = '507f1f77bcf86cd799439012';
+
+describe('parsePublishTopic', () => {
+  it('recognises data and single-metric topics', () => {
+    expect(parsePublishTopic(`dakkio/${B}/${S}/data`)).toEqual({ kind: 'data', bucketId: B, dataSourceId: S });
+    expect(parsePublishTopic(`dakkio/${B}/${S}/data/temperature`)).toEqual({
+      kind: 'metric',
+      bucketId: B,
+      dataSourceId: S,
+      metric: 'temperature',
+    });
+  });
+
+  it('treats every other dakkio/ topic as reserved and the rest as other', () => {
+    for (const t of [`dakkio/${B}/alerts`, 'dakkio/clients/x/errors', `dakkio/${B}/${S}/data/a/b`, 'dakkio/nope/x/data', 'dakkio']) {
+      expect(parsePublishTopic(t).kind).toBe('reserved');
+    }
+    expect(parsePublishTopic('home/kitchen/temp').kind).toBe('other');
+    expect(parsePublishTopic('$SYS/x').kind).toBe('other');
+  });
+});
+
+describe('parseSubscribeFilter', () => {
+  it('refuses root wildcards, $ topics and dakkio/ wildcards', () => {
+    for (const f of ['#', '+/x', '$SYS/#', '$dakkio/ingested', 'dakkio/#', 'dakkio/+/x/data', 'dakkio', 'dakkio/clients/+/errors', 'dakkio/clients/#']) {
+      expect(parseSubscribeFilter(f)).toEqual({ kind: 'refused' });
+    }
+  });
+
+  it('names the bucket or the error topic', () => {
+    expect(parseSubscribeFilter(`dakkio/${B}/+/data`)).toEqual({ kind: 'bucket', bucketId: B });
+    expect(parseSubscribeFilter(`dakkio/${B}/#`)).toEqual({ kind: 'bucket', bucketId: B });
+    expect(parseSubscribeFilter('dakkio/clients/dev-1/errors')).toEqual({ kind: 'errors', clientId: 'dev-1' });
+    expect(parseSubscribeFilter('home/#')).toEqual({ kind: 'other' });
+  });
+});
+
+describe('bucketOfTopic', () => {
+  it('extracts the bucket of a concrete topic', () => {
+    expect(bucketOfTopic(`dakkio/${B}/${S}/data`)).toBe(B);
+    expect(bucketOfTopic(`dakkio/${B}/alerts`)).toBe(B);
+    expect(bucketOfTopic('dakkio/clients/x/errors')).toBeNull();
+    expect(bucketOfTopic('other/x')).toBeNull();
+  });
+});
