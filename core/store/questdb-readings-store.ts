@@ -107,6 +107,7 @@ export async function createQuestDbReadingStore(options: QuestDbReadingStoreOpti
 
   /** Replays the spool in order; each batch is removed only after QuestDB accepted it. */
   const drain = async (): Promise<void> => {
+    if (spool.depth() > 0) logger.info({ spoolDepth: spool.depth() }, 'replaying spool into questdb');
     while (!closed && spool.depth() > 0) {
       const more = await serialized(async () => {
         await ensureSchemaOnce();
@@ -118,7 +119,7 @@ export async function createQuestDbReadingStore(options: QuestDbReadingStoreOpti
         changeGen++;
         return spool.depth() > 0;
       });
-      if (!reachable) logger.info({ spoolDepth: spool.depth() }, 'questdb reachable again; draining spool');
+      if (!reachable) logger.info({}, 'questdb reachable again');
       reachable = true;
       if (!more) break;
     }

@@ -50,11 +50,16 @@ export async function createQuestDbWriter(options: QuestDbWriterOptions): Promis
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
   // protocol_version is pinned so building the sender never calls /settings (it must
   // work while QuestDB is down); auto_flush off so only our flush() sends, and we
-  // know exactly which rows a response acknowledged.
+  // know exactly which rows a response acknowledged. stdlib_http: the default undici
+  // transport retries a refused connection forever (RetryAgent, maxRetries Infinity;
+  // its abort signal did not end it here), so a write during an outage never settled;
+  // the node:http transport fails fast on a refused connection and bounds retries of
+  // timeouts/5xx by retry_timeout, which is what lets us fall back to the spool.
   const conf = [
     `${url.protocol.replace(':', '')}::addr=${url.hostname}:${port}`,
     'protocol_version=2',
     'auto_flush=off',
+    'stdlib_http=on',
     `retry_timeout=${options.retryTimeoutMs ?? 3_000}`,
     `request_timeout=${options.requestTimeoutMs ?? 10_000}`,
   ].join(';');

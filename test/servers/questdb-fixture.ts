@@ -40,7 +40,7 @@ export async function makeQuestDbStore(
 ): Promise<QuestDbStoreFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'dakkio-qdb-spool-'));
   const table = extra.table ?? freshTableName();
-  const spoolPath = join(dir, 'spool.db');
+  const spoolPath = extra.spoolPath ?? join(dir, 'spool.db');
   const store = await createQuestDbReadingStore({
     httpUrl: server.httpUrl,
     pgUrl: server.pgUrl,

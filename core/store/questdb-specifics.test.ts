@@ -1,0 +1,122 @@
+/**
+ * QuestDB-only behaviour the shared contract can't see: the non-SAMPLE BY aggregate
+ * path, partition drops on retention, hostile names passed as bind values, schema
+ * idempotence.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { makeQuestDbStore, type QuestDbStoreFixture } from '../../test/servers/questdb-fixture.ts';
+import { sharedQuestDb } from '../../test/servers/questdb-provided.ts';
+import type { ReadingPoint } from '../readings.ts';
+import { sampleStride } from './questdb-reader.ts';
+import { assertTableName, createTableSql } from './questdb-schema.ts';
+
+const T0 = Date.UTC(2026, 10, 28);
+const DAY = 86_400_000;
+const B1 = 'b00000000000000000000001';
+const B2 = 'b00000000000000000000002';
+const S = 'd00000000000000000000001';
+const p = (ts: number, value: number | string | boolean, bucketId = B1, metric = 'm'): ReadingPoint => ({
+  bucketId,
+  dataSourceId: S,
+  metric,
+  ts,
+  value,
+});
+const all = { bucketId: B1, from: 0, to: T0 + 365 * DAY, limitPerSeries: 1_000_000 };
+
+describe('questdb schema helpers', () => {
+  it('accepts only plain identifiers as table names', () => {
+    expect(assertTableName('readings_1')).toBe('readings_1');
+    for (const bad of ['', '1abc', 'a b', 'x;DROP TABLE y', 'a"b', 'a'.repeat(65)]) {
+      expect(() => assertTableName(bad)).toThrowError(expect.objectContaining({ code: 'validation_failed' }));
+    }
+    expect(() => createTableSql('r; DROP TABLE readings')).toThrow();
+  });
+
+  it('writes strides in the largest exact unit', () => {
+    expect(sampleStride(10_000)).toBe('10s');
+    expect(sampleStride(60_000)).toBe('1m');
+    expect(sampleStride(3_600_000)).toBe('1h');
+    expect(sampleStride(DAY)).toBe('1d');
+    expect(sampleStride(1500)).toBe('1500T');
+  });
+});
+
+const qdb = sharedQuestDb();
+
+describe.skipIf(!qdb)('questdb store specifics', () => {
+  const fixtures: QuestDbStoreFixture[] = [];
+  afterEach(async () => {
+    for (const f of fixtures.splice(0)) await f.cleanup();
+  });
+  const open = async (table?: string) => {
+    const f = await makeQuestDbStore(qdb as NonNullable<typeof qdb>, table ? { table } : {});
+    fixtures.push(f);
+    return f;
+  };
+  const partitions = async (table: string): Promise<string[]> => {
+    const c = new pg.Client({ connectionString: qdb?.pgUrl });
+    await c.connect();
+    try {
+      const r = await c.query(`SELECT name FROM table_partitions('${table}') ORDER BY name`);
+      return r.rows.map((row: { name: string }) => row.name);
+    } finally {
+      await c.end();
+    }
+  };
+
+  it('aggregates intervals that do not divide a day on epoch-aligned buckets too', async () => {
+    const { store } = await open();
+    // 7 minutes: epoch-aligned buckets don't start at midnight, so SAMPLE BY can't be used.
+    const w = 7 * 60_000;
+    const start = Math.ceil(T0 / w) * w + 3 * w - 1; // last ms of an epoch-aligned bucket
+    expect((start + 1) % DAY).not.toBe(0);
+    await store.write([p(start, 1), p(start + 1, 2), p(start + 2, 4), p(start + w + 1, 8), p(start + 3, 'x')]);
+    const avg = await store.queryAggregate({ ...all, fn: 'avg', intervalMs: w });
+    expect(avg[0]?.points).toEqual([
+      [start + 1 - w, 1],
+      [start + 1, 3],
+      [start + 1 + w, 8],
+    ]);
+    const count = await store.queryAggregate({ ...all, fn: 'count', intervalMs: w });
+    expect(count[0]?.points).toEqual([
+      [start + 1 - w, 1],
+      [start + 1, 3],
+      [start + 1 + w, 1],
+    ]);
+    const last = await store.queryAggregate({ ...all, fn: 'last', intervalMs: w });
+    expect(last[0]?.points.map((pt) => pt[1])).toEqual([1, 'x', 8]);
+  });
+
+  it('retention drops whole expired day partitions and keeps days other buckets still use', async () => {
+    const { store, table } = await open();
+    await store.write([p(T0 - 3 * DAY, 1), p(T0 - 2 * DAY, 2), p(T0 - DAY + 5, 3), p(T0, 4), p(T0 - DAY, 9, B2)]);
+    await store.deleteBefore(B1, T0);
+    expect((await store.queryRaw(all))[0]?.points).toEqual([[T0, 4]]); // waits for WAL apply
+    // T0-3d and T0-2d held only B1's expired rows; T0-1d still holds B2's row.
+    expect(await partitions(table)).toEqual(['2026-11-27', '2026-11-28']);
+    expect((await store.queryRaw(all))[0]?.points).toEqual([[T0, 4]]);
+    expect((await store.queryRaw({ ...all, bucketId: B2 }))[0]?.points).toEqual([[T0 - DAY, 9]]);
+    expect((await store.stats(B1)).perDay).toEqual([{ day: T0, readings: 1 }]);
+  });
+
+  it('passes names with quotes and SQL as values, never as SQL', async () => {
+    const { store } = await open();
+    const evil = "m'); DROP TABLE readings; --";
+    await store.write([p(T0, 1, B1, evil), p(T0, 2, B1, 'ok')]);
+    expect((await store.queryRaw({ ...all, metrics: [evil] }))[0]).toEqual({ dataSourceId: S, metric: evil, points: [[T0, 1]] });
+    expect(await store.latest(B1, "x' OR '1'='1")).toEqual([]);
+    expect((await store.stats(B1)).readings).toBe(2);
+  });
+
+  it('creates its schema idempotently and reopens on an existing table', async () => {
+    const first = await open();
+    await first.store.write([p(T0, 1)]);
+    await first.store.close();
+    const second = await open(first.table);
+    await second.store.write([p(T0 + 1, 2)]);
+    expect((await second.store.queryRaw(all))[0]?.points).toEqual([[T0, 1], [T0 + 1, 2]]);
+    expect((await second.store.health()).state).toBe('ok');
+  });
+});
