@@ -21,7 +21,7 @@ import {
 } from 'aedes';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { type DevicePrincipal, keyAllows } from '../core/auth/principal.ts';
-import { isDakkioError } from '../core/errors.ts';
+import { type ErrorDetail, isDakkioError } from '../core/errors.ts';
 import { COUNTER, createBrokerCounters } from './counters.ts';
 import { ConnackCode, connackForError, errorTopicFor } from './error-mapping.ts';
 import { startListeners } from './listeners.ts';
@@ -72,9 +72,11 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
   const publishJson = (topic: string, body: unknown, qos: 0 | 1, retain = false) =>
     publish({ cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(body)), qos, retain, dup: false });
 
-  const reportError = (session: Session, topic: string, code: string, message: string) => {
+  const reportError = (session: Session, topic: string, code: string, message: string, details?: readonly ErrorDetail[]) => {
     counters.rejected(code);
-    publishJson(errorTopicFor(session.clientId), { topic, code, message }, 1).catch((err) =>
+    // `details` extends API.md's {topic, code, message} with the same details HTTP gives
+    const body = details && details.length > 0 ? { topic, code, message, details } : { topic, code, message };
+    publishJson(errorTopicFor(session.clientId), body, 1).catch((err) =>
       log.warn({ err, clientId: session.clientId }, 'could not publish on the error topic'),
     );
   };

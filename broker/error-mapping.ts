@@ -88,6 +88,8 @@ export interface ErrorTopicMessage {
   topic: string;
   code: string;
   message: string;
+  /** same shape as the HTTP error's details, when there are any */
+  details?: { path?: string; index?: number; message: string }[];
 }
 
 export function errorTopicFor(clientId: string): string {

@@ -6,7 +6,7 @@
  */
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { keyAllows } from '../core/auth/principal.ts';
-import { isDakkioError } from '../core/errors.ts';
+import { type ErrorDetail, isDakkioError } from '../core/errors.ts';
 import type { BrokerCounters } from './counters.ts';
 import { COUNTER } from './counters.ts';
 import { isPayloadError } from './error-mapping.ts';
@@ -32,8 +32,8 @@ export interface PublishHandlerContext {
   deps: BrokerDeps;
   options: BrokerOptions;
   counters: BrokerCounters;
-  /** Publish `{topic, code, message}` on the client's error topic (and count it). */
-  reportError(session: Session, topic: string, code: string, message: string): void;
+  /** Publish `{topic, code, message, details?}` on the client's error topic (and count it). */
+  reportError(session: Session, topic: string, code: string, message: string, details?: readonly ErrorDetail[]): void;
 }
 
 const MAX_REPORTED_REJECTIONS = 10;
@@ -45,8 +45,14 @@ export function createPublishHandler(ctx: PublishHandlerContext) {
       ? new RateLimiterMemory({ keyPrefix: 'mqtt-pub', points: options.publishRatePerKey, duration: 1 })
       : null;
 
-  const refuse = (session: Session, topic: string, code: string, message: string): PublishOutcome => {
-    reportError(session, topic, code, message);
+  const refuse = (
+    session: Session,
+    topic: string,
+    code: string,
+    message: string,
+    details?: readonly ErrorDetail[],
+  ): PublishOutcome => {
+    reportError(session, topic, code, message, details);
     return { action: 'ack' };
   };
 
@@ -104,7 +110,7 @@ export function createPublishHandler(ctx: PublishHandlerContext) {
           : deps.parseMetricPayload(target.metric, payload, receivedAt);
       parsed = Array.isArray(out) ? out : [out];
     } catch (err) {
-      if (isDakkioError(err)) return refuse(session, topic, err.code, err.message);
+      if (isDakkioError(err)) return refuse(session, topic, err.code, err.message, err.details);
       throw err;
     }
     if (parsed.length === 0) return refuse(session, topic, 'validation_failed', 'the payload holds no reading');
@@ -115,7 +121,7 @@ export function createPublishHandler(ctx: PublishHandlerContext) {
       result = await deps.ingest.ingest(principal, bucketId, readings);
     } catch (err) {
       if (isDakkioError(err)) {
-        if (isPayloadError(err.code)) return refuse(session, topic, err.code, err.message);
+        if (isPayloadError(err.code)) return refuse(session, topic, err.code, err.message, err.details);
         if (err.code === 'unauthorized' || err.code === 'forbidden') return deny(session, err.code);
         // store down or spool full: no PUBACK, so the device resends after reconnecting
         counters.rejected(err.code);

@@ -59,6 +59,13 @@ export function closed(client: MqttClient): Promise<void> {
 
 /** SUBACK granted QoS per filter (128 = refused). */
 export async function subscribeGranted(client: MqttClient, filter: string, qos: 0 | 1 = 1): Promise<number> {
-  const granted = await client.subscribeAsync(filter, { qos });
-  return granted[0]?.qos ?? -1;
+  try {
+    const granted = await client.subscribeAsync(filter, { qos });
+    return granted[0]?.qos ?? -1;
+  } catch (err) {
+    // MQTT.js rejects a SUBACK 0x80 with the packet attached
+    const granted = (err as { packet?: { granted?: number[] } }).packet?.granted;
+    if (granted?.[0] !== undefined) return granted[0];
+    throw err;
+  }
 }
