@@ -66,6 +66,18 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A killed test runner can't stop its JVM, and a forgotten QuestDB holds hundreds of
+ * MB on a shared machine: a tiny detached shell SIGKILLs the JVM once this process
+ * is gone, and exits on its own as soon as the JVM does.
+ */
+function startOrphanWatchdog(javaPid: number): void {
+  const script = `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${javaPid} 2>/dev/null; do sleep 1; done; kill -0 ${process.pid} 2>/dev/null || kill -9 ${javaPid} 2>/dev/null; exit 0`;
+  const dog = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
+  dog.on('error', () => {});
+  dog.unref();
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startQuestDb(options: StartQuestDbOptions = {}): Promise<QuestDbServer> {
@@ -112,6 +124,7 @@ export async function startQuestDb(options: StartQuestDbOptions = {}): Promise<Q
       });
       closeSync(logFd);
       child = proc;
+      if (proc.pid !== undefined) startOrphanWatchdog(proc.pid);
       let exitCode: number | null | undefined;
       exited = new Promise((res) =>
         proc.once('exit', (code) => {
