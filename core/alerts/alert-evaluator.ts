@@ -208,6 +208,8 @@ export function createAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator {
       });
     }),
     events.subscribe('bucket.deleted', (e) => void serial(async () => cache.drop(e.bucketId))),
+    // the owner's buckets, rules and states are gone (FK cascade); forget every cached bucket rather than track owners
+    events.subscribe('owner.deleted', () => void serial(async () => cache.clear())),
     events.subscribe('data-source.deleted', (e) =>
       void serial(async () => {
         await db.deleteFrom('alert_states').where('bucket_id', '=', e.bucketId).where('data_source_id', '=', e.dataSourceId).execute();

@@ -41,6 +41,7 @@ export interface BucketContext {
 export interface BucketStateCache {
   get(bucketId: string): Promise<BucketContext>;
   drop(bucketId: string): void;
+  clear(): void;
   /** Buckets with enabled absence or forSeconds rules (cached until a drop). */
   timerBuckets(): Promise<string[]>;
   persist(trx: Kysely<MetadataDatabase>, writes: PendingWrites): Promise<void>;
@@ -153,6 +154,10 @@ export function createBucketStateCache(deps: { db: MetadataDb; clock: Clock }): 
     },
     drop(bucketId) {
       buckets.delete(bucketId);
+      timerBucketList = null;
+    },
+    clear() {
+      buckets.clear();
       timerBucketList = null;
     },
     timerBuckets() {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { startReceiver } from '../../test/helpers/webhook-receiver.ts';
 import { createManualClock } from '../clock.ts';
 import { isDakkioError } from '../errors.ts';
 import { createIdGenerator } from '../ids.ts';
@@ -92,6 +93,19 @@ describe('delivery-time checks', () => {
   it('the connect-time DNS guard refuses names resolving to loopback (rebinding)', async () => {
     const err = await new Promise<Error | null>((resolve) => guardedLookup('localhost', { all: true }, (e) => resolve(e)));
     expect(isDakkioError(err) && err.details?.[0]?.code).toBe('webhook_url_forbidden');
+  });
+
+  it('a name that resolves to loopback at delivery time (DNS rebinding) is refused before any request', async () => {
+    const target = await startReceiver();
+    cleanups.push(() => target.close());
+    const port = new URL(target.url).port;
+    const http = createSafeFetch({ allowPrivate: false, resolveAll: async () => [{ address: '127.0.0.1', family: 4 }] });
+    cleanups.push(() => http.close());
+    await expect(http.post(`https://rebind.example.com:${port}/x`, {}, '{}')).rejects.toMatchObject({ details: [{ code: 'webhook_url_forbidden' }] });
+    const mapped = createSafeFetch({ allowPrivate: false, resolveAll: async () => [{ address: '::ffff:127.0.0.1', family: 6 }] });
+    cleanups.push(() => mapped.close());
+    await expect(mapped.post(`https://rebind.example.com:${port}/x`, {}, '{}')).rejects.toMatchObject({ details: [{ code: 'webhook_url_forbidden' }] });
+    expect(target.received).toHaveLength(0);
   });
 
   it('safe fetch refuses a private literal before connecting', async () => {

@@ -20,6 +20,8 @@ export interface SafeFetchOptions {
   totalTimeoutMs?: number;
   /** bytes of the response body kept; the rest is discarded; default 4096 */
   maxBodyBytes?: number;
+  /** DNS used for connections (tests inject a rebinding answer); default the OS resolver */
+  resolveAll?: ResolveAll;
 }
 
 export interface SafeResponse {
@@ -39,26 +41,37 @@ function forbiddenError(address: string): Error {
   return urlRefused(WEBHOOK_URL_FORBIDDEN, `webhook host resolved to a non-public address (${address})`);
 }
 
-/** A dns.lookup replacement that refuses the whole answer if any address is non-public (exported for tests). */
-export function guardedLookup(hostname: string, options: { all?: boolean; family?: number } | number, callback: LookupCallback): void {
-  const opts = typeof options === 'number' ? { family: options } : options;
-  dnsLookup(hostname, { family: opts.family ?? 0, all: true }, (err, addresses) => {
-    if (err) return callback(err, []);
-    const bad = addresses.find((a) => isForbiddenAddress(a.address));
-    if (bad) return callback(forbiddenError(bad.address) as NodeJS.ErrnoException, []);
-    if (opts.all) return callback(null, addresses);
-    const first = addresses[0];
-    if (!first) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), []);
-    callback(null, first.address, first.family);
-  });
+export type ResolveAll = (hostname: string, family: number) => Promise<LookupAddress[]>;
+
+const systemResolveAll: ResolveAll = (hostname, family) =>
+  new Promise((resolve, reject) => dnsLookup(hostname, { family, all: true }, (err, addrs) => (err ? reject(err) : resolve(addrs))));
+
+/** A dns.lookup replacement that refuses the whole answer if any address is non-public. */
+export function createGuardedLookup(resolveAll: ResolveAll = systemResolveAll) {
+  return (hostname: string, options: { all?: boolean; family?: number } | number, callback: LookupCallback): void => {
+    const opts = typeof options === 'number' ? { family: options } : options;
+    resolveAll(hostname, opts.family ?? 0).then(
+      (addresses) => {
+        const bad = addresses.find((a) => isForbiddenAddress(a.address));
+        if (bad) return callback(forbiddenError(bad.address) as NodeJS.ErrnoException, []);
+        if (opts.all) return callback(null, addresses);
+        const first = addresses[0];
+        if (!first) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), []);
+        callback(null, first.address, first.family);
+      },
+      (err: NodeJS.ErrnoException) => callback(err, []),
+    );
+  };
 }
+
+export const guardedLookup = createGuardedLookup();
 
 export function createSafeFetch(options: SafeFetchOptions): SafeFetch {
   const connectTimeoutMs = options.connectTimeoutMs ?? 5000;
   const totalTimeoutMs = options.totalTimeoutMs ?? 15000;
   const maxBodyBytes = options.maxBodyBytes ?? 4096;
   const base = buildConnector(
-    options.allowPrivate ? { timeout: connectTimeoutMs } : ({ timeout: connectTimeoutMs, lookup: guardedLookup } as buildConnector.BuildOptions),
+    options.allowPrivate ? { timeout: connectTimeoutMs } : ({ timeout: connectTimeoutMs, lookup: createGuardedLookup(options.resolveAll) } as buildConnector.BuildOptions),
   );
   const agent = new Agent({
     connect: (opts, callback) =>

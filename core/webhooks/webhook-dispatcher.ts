@@ -7,6 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../clock.ts';
+import { isDakkioError } from '../errors.ts';
 import { createIdGenerator, type IdGenerator } from '../ids.ts';
 import type { Logger } from '../logger.ts';
 import type { MetadataDb } from '../store/metadata/sqlite-metadata-db.ts';
@@ -201,6 +202,7 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
 }
 
 function describeError(err: unknown): string {
+  if (isDakkioError(err)) return `${err.details?.[0]?.code ?? err.code}: ${err.message}`.slice(0, 500);
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
     const name = err.name === 'TimeoutError' || err.name === 'AbortError' ? 'timeout' : undefined;

@@ -1,0 +1,101 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createManualClock } from '../clock.ts';
+import { createIdGenerator } from '../ids.ts';
+import { createTestDb } from './test-db.ts';
+import { createWebhookService } from './webhook-service.ts';
+
+const owner = 'a'.repeat(24);
+const other = 'b'.repeat(24);
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+async function setup() {
+  const db = await createTestDb(':memory:', owner);
+  await db.insertInto('users').values({ id: other, email: 'o@example.com', name: null, password_hash: 'x', created_at: 0, sessions_valid_after: 0 }).execute();
+  cleanups.push(() => db.destroy());
+  const clock = createManualClock();
+  let woken = 0;
+  const service = createWebhookService({
+    db,
+    clock,
+    ids: createIdGenerator(clock.now),
+    allowPrivate: false,
+    resolveHost: async () => ['93.184.215.14'],
+    onEnqueued: () => {
+      woken++;
+    },
+  });
+  return { db, clock, service, woken: () => woken };
+}
+
+describe('webhook service', () => {
+  it('creates with a once-shown secret and never returns it again', async () => {
+    const { service, db } = await setup();
+    const { webhook, secret } = await service.create(owner, { url: 'https://hooks.example.com/in', events: ['alert.firing'], description: 'ops' });
+    expect(secret).toMatch(/^whsec_/);
+    expect(Buffer.from(secret.slice(6), 'base64')).toHaveLength(24);
+    expect(webhook).toEqual({ id: webhook.id, url: 'https://hooks.example.com/in', events: ['alert.firing'], description: 'ops', createdAt: webhook.createdAt, updatedAt: webhook.updatedAt });
+    expect(JSON.stringify(await service.get(owner, webhook.id))).not.toContain(secret);
+    expect(JSON.stringify(await service.list(owner))).not.toContain('whsec_');
+    expect((await db.selectFrom('webhooks').select('secret').executeTakeFirstOrThrow()).secret).toBe(secret);
+  });
+
+  it("hides another owner's webhook as not_found", async () => {
+    const { service } = await setup();
+    const { webhook } = await service.create(owner, { url: 'https://hooks.example.com/in', events: ['alert.firing'] });
+    for (const call of [
+      () => service.get(other, webhook.id),
+      () => service.update(other, webhook.id, { description: 'x' }),
+      () => service.delete(other, webhook.id),
+      () => service.listDeliveries(other, webhook.id),
+      () => service.sendTest(other, webhook.id),
+    ]) {
+      await expect(call()).rejects.toMatchObject({ code: 'not_found' });
+    }
+    expect((await service.list(other)).items).toEqual([]);
+  });
+
+  it('validates bodies with zod', async () => {
+    const { service } = await setup();
+    await expect(service.create(owner, { url: 'https://hooks.example.com/in', events: [] })).rejects.toThrow();
+    await expect(service.create(owner, { url: 'https://hooks.example.com/in', events: ['nope' as 'alert.firing'] })).rejects.toThrow();
+  });
+
+  it('updates, lists with pagination, deletes', async () => {
+    const { service, clock } = await setup();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      clock.advance(1000);
+      ids.push((await service.create(owner, { url: `https://hooks.example.com/${i}`, events: ['alert.resolved'] })).webhook.id);
+    }
+    const first = await service.list(owner, { limit: 2 });
+    expect(first.items.map((w) => w.id)).toEqual(ids.slice(0, 2));
+    const second = await service.list(owner, { limit: 2, cursor: first.nextCursor });
+    expect(second.items.map((w) => w.id)).toEqual(ids.slice(2));
+    expect(second.nextCursor).toBeNull();
+    const updated = await service.update(owner, ids[0]!, { events: ['alert.firing', 'alert.resolved'], description: null });
+    expect(updated.events).toEqual(['alert.firing', 'alert.resolved']);
+    await service.delete(owner, ids[0]!);
+    await expect(service.get(owner, ids[0]!)).rejects.toMatchObject({ code: 'not_found' });
+  });
+
+  it('sendTest enqueues a pending delivery, listed newest first with pagination', async () => {
+    const { service, clock, woken } = await setup();
+    const { webhook } = await service.create(owner, { url: 'https://hooks.example.com/in', events: ['alert.firing'] });
+    const sent = [];
+    for (let i = 0; i < 3; i++) {
+      clock.advance(1000);
+      sent.push(await service.sendTest(owner, webhook.id));
+    }
+    expect(woken()).toBe(3);
+    expect(sent[0]).toMatchObject({ event: 'webhook.test', status: 'pending', attempts: 0, lastStatusCode: null, deliveredAt: null });
+    const page1 = await service.listDeliveries(owner, webhook.id, { limit: 2 });
+    expect(page1.items.map((d) => d.id)).toEqual([sent[2]!.id, sent[1]!.id]);
+    const page2 = await service.listDeliveries(owner, webhook.id, { limit: 2, cursor: page1.nextCursor });
+    expect(page2.items.map((d) => d.id)).toEqual([sent[0]!.id]);
+    expect(page2.nextCursor).toBeNull();
+    await expect(service.listDeliveries(owner, webhook.id, { cursor: 'garbage' })).rejects.toMatchObject({ code: 'validation_failed' });
+  });
+});
