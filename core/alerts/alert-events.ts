@@ -24,6 +24,7 @@ export const rowToEvent = (r: AlertEventsTable): AlertEvent => ({
  */
 export function eventPayload(event: AlertEvent, rule: AlertRule): Record<string, unknown> {
   return {
+    type: event.state === 'firing' ? 'alert.firing' : 'alert.resolved',
     id: event.id,
     ruleId: event.ruleId,
     ruleName: rule.name,

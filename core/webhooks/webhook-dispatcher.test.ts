@@ -141,6 +141,31 @@ describe('webhook dispatcher', () => {
     expect(rows.every((r) => r.status === 'delivered' && Number(r.attempts) === 1)).toBe(true);
   });
 
+  it('keeps only the first 4 KB of a response body', async () => {
+    const { service, dispatcher, webhook } = await setup(() => ({ status: 200, body: 'x'.repeat(100_000) }));
+    const d = await service.sendTest(owner, webhook.id);
+    await dispatcher.drain();
+    const [a] = await service.listAttempts(owner, webhook.id, d.id);
+    expect(a?.responseBody).toHaveLength(4096);
+  });
+
+  it('a hanging receiver holds one slot, not the outbox', async () => {
+    const slow = await startReceiver(() => 'hang');
+    const { receiver, service, dispatcher, webhook, db, clock } = await setup(undefined, { fetchTimeoutMs: 60_000, pollIntervalMs: 0 });
+    const other = createWebhookService({ db, clock, ids: createIdGenerator(clock.now), allowPrivate: true });
+    const hung = await other.create(owner, { url: `${slow.url}/slow`, events: ['alert.firing'] });
+    await service.sendTest(owner, hung.webhook.id);
+    dispatcher.wake();
+    await vi.waitFor(() => expect(slow.received).toHaveLength(1));
+    await service.sendTest(owner, webhook.id);
+    dispatcher.wake();
+    await vi.waitFor(() => expect(receiver.received).toHaveLength(1));
+    await slow.close(); // ends the hung attempt (connection reset) so close() can finish
+    await dispatcher.close();
+    const hungDelivery = (await service.listDeliveries(owner, hung.webhook.id)).items[0]!;
+    expect(hungDelivery).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: null });
+  });
+
   it('close() waits for an in-flight attempt', async () => {
     const { receiver, service, dispatcher, webhook, db } = await setup((_r, i) => (i === 0 ? 'hang' : 200), { fetchTimeoutMs: 200 });
     await service.sendTest(owner, webhook.id);

@@ -32,7 +32,7 @@ export interface WebhookDispatcherOptions {
   random?: () => number;
   /** background polling period; 0 disables the timer (tests call drain()) (default 1000) */
   pollIntervalMs?: number;
-  /** parallel attempts per drain round (default 8) */
+  /** parallel attempts (default 8) */
   concurrency?: number;
   ids?: IdGenerator;
 }
@@ -40,7 +40,7 @@ export interface WebhookDispatcherOptions {
 export interface WebhookDispatcher {
   /** Ask for a drain soon (after an enqueue); cheap and coalesced. */
   wake(): void;
-  /** Attempts everything due now, serialised with other drains; resolves with the number attempted. */
+  /** Attempts everything due now and waits for those attempts; resolves with the number it started. */
   drain(): Promise<number>;
   /** Stops polling and waits for in-flight attempts. Idempotent. */
   close(): Promise<void>;
@@ -71,12 +71,13 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
     connectTimeoutMs: Math.min(opts.connectTimeoutMs ?? 5000, fetchTimeoutMs),
   });
 
-  let chain: Promise<unknown> = Promise.resolve();
+  const inFlight = new Set<Promise<void>>();
+  let claiming: Promise<number> = Promise.resolve(0);
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   let wakeQueued = false;
 
-  async function claimBatch(): Promise<Claimed[]> {
+  async function claimBatch(limit: number): Promise<Claimed[]> {
     const now = clock.now();
     const due = await db
       .selectFrom('webhook_deliveries')
@@ -92,7 +93,7 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
       .where('webhook_deliveries.status', '=', 'pending')
       .where('webhook_deliveries.next_attempt_at', '<=', now)
       .orderBy('webhook_deliveries.next_attempt_at')
-      .limit(concurrency)
+      .limit(limit)
       .execute();
     const claimed: Claimed[] = [];
     for (const d of due) {
@@ -155,47 +156,69 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
     logger[ok ? 'debug' : 'warn']({ deliveryId: d.id, attempt: attemptNo, status, latencyMs, error }, ok ? 'webhook delivered' : 'webhook attempt failed');
   }
 
-  async function drainOnce(): Promise<number> {
+  /**
+   * Claims due deliveries into free slots and starts them without waiting, so one
+   * hanging receiver holds a slot, not the whole outbox. Claims are serialised.
+   */
+  function fill(): Promise<number> {
+    const run = claiming.then(async () => {
+      const free = concurrency - inFlight.size;
+      if (closed || free <= 0) return 0;
+      const batch = await claimBatch(free);
+      for (const d of batch) {
+        const p: Promise<void> = attempt(d)
+          .catch((err) => logger.error({ err, deliveryId: d.id }, 'webhook attempt bookkeeping failed'))
+          .finally(() => {
+            inFlight.delete(p);
+            wake();
+          });
+        inFlight.add(p);
+      }
+      return batch.length;
+    });
+    claiming = run.catch((err) => {
+      logger.error({ err }, 'webhook claim failed');
+      return 0;
+    });
+    return run;
+  }
+
+  async function drain(): Promise<number> {
     let total = 0;
     for (;;) {
-      if (closed) return total;
-      const batch = await claimBatch();
-      if (batch.length === 0) return total;
-      await Promise.all(batch.map((d) => attempt(d).catch((err) => logger.error({ err, deliveryId: d.id }, 'webhook attempt bookkeeping failed'))));
-      total += batch.length;
+      total += await fill();
+      if (inFlight.size === 0) return total;
+      await Promise.race(inFlight);
     }
   }
 
-  function drain(): Promise<number> {
-    const run = chain.then(drainOnce, drainOnce);
-    chain = run.catch((err) => logger.error({ err }, 'webhook drain failed'));
-    return run;
+  function wake(): void {
+    if (closed || wakeQueued) return;
+    wakeQueued = true;
+    setImmediate(() => {
+      wakeQueued = false;
+      fill().catch(() => {});
+    });
   }
 
   function schedulePoll(): void {
     if (closed || pollIntervalMs <= 0) return;
     timer = setTimeout(() => {
-      drain().finally(schedulePoll).catch(() => {});
+      fill().finally(schedulePoll).catch(() => {});
     }, pollIntervalMs);
     timer.unref();
   }
   schedulePoll();
 
   return {
-    wake() {
-      if (closed || wakeQueued) return;
-      wakeQueued = true;
-      setImmediate(() => {
-        wakeQueued = false;
-        drain().catch(() => {});
-      });
-    },
+    wake,
     drain,
     async close() {
       if (closed) return;
       closed = true;
       if (timer) clearTimeout(timer);
-      await chain;
+      await claiming;
+      await Promise.all(inFlight);
       await http.close();
     },
   };

@@ -9,7 +9,7 @@ export interface ReceivedRequest {
 }
 
 /** `reply` decides each response: a status, or 'hang' to never answer. Defaults to 200. */
-export async function startReceiver(reply: (req: ReceivedRequest, index: number) => number | 'hang' | { status: number; headers: Record<string, string> } = () => 200) {
+export async function startReceiver(reply: (req: ReceivedRequest, index: number) => number | 'hang' | { status: number; headers?: Record<string, string>; body?: string } = () => 200) {
   const received: ReceivedRequest[] = [];
   const hanging: ServerResponse[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -27,9 +27,9 @@ export async function startReceiver(reply: (req: ReceivedRequest, index: number)
         hanging.push(res);
         return;
       }
-      const { status, headers } = typeof answer === 'number' ? { status: answer, headers: {} } : answer;
+      const { status, headers, body } = typeof answer === 'number' ? { status: answer, headers: {}, body: undefined } : answer;
       res.writeHead(status, { 'content-type': 'text/plain', ...headers });
-      res.end(`ok ${status}`);
+      res.end(body ?? `ok ${status}`);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
