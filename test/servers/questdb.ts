@@ -103,6 +103,13 @@ export async function startQuestDb(options: StartQuestDbOptions = {}): Promise<Q
     QDB_TELEMETRY_ENABLED: 'false',
     QDB_SHARED_WORKER_COUNT: '2',
     QDB_RAM_USAGE_LIMIT_BYTES: String(1024 * 1024 * 1024),
+    // QuestDB's "many small tables" settings (tests create a table per test): smaller
+    // O3 buffers and append pages cut memory and disk use per table and column.
+    QDB_CAIRO_O3_COLUMN_MEMORY_SIZE: '128K',
+    QDB_CAIRO_SYSTEM_WRITER_DATA_APPEND_PAGE_SIZE: '128K',
+    QDB_CAIRO_WRITER_DATA_APPEND_PAGE_SIZE: '128K',
+    QDB_CAIRO_WRITER_DATA_INDEX_KEY_APPEND_PAGE_SIZE: '128K',
+    QDB_CAIRO_WRITER_DATA_INDEX_VALUE_APPEND_PAGE_SIZE: '128K',
   };
 
   let child: ChildProcess | undefined;
