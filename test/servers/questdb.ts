@@ -187,6 +187,11 @@ export async function startQuestDb(options: StartQuestDbOptions = {}): Promise<Q
     await server.stop();
     if (ownsRoot) rmSync(rootDir, { recursive: true, force: true });
   };
-  await server.start();
+  try {
+    await server.start();
+  } catch (e) {
+    if (ownsRoot) rmSync(rootDir, { recursive: true, force: true });
+    throw e;
+  }
   return server;
 }
