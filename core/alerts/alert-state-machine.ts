@@ -123,10 +123,3 @@ export function applyTimer(rule: AlertRule, s: RuleState, now: number): Transiti
   s.pendingSince = null;
   return { state: 'firing', value: s.lastValue, at: due };
 }
-
-/** When the timer next has something to do for this state (null = nothing pending). */
-export function nextDeadline(rule: AlertRule, s: RuleState): number | null {
-  const cond = rule.condition;
-  if (cond.op === 'absent') return s.state === 'firing' || s.lastSeenAt === null ? null : s.lastSeenAt + cond.seconds * 1000;
-  return s.state === 'pending' && s.pendingSince !== null ? s.pendingSince + rule.forSeconds * 1000 : null;
-}

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createManualClock } from '../clock.ts';
 import { createIdGenerator } from '../ids.ts';
+import { enqueueDeliveries } from './outbox.ts';
 import { createTestDb } from './test-db.ts';
 import { createWebhookService } from './webhook-service.ts';
 
@@ -31,6 +32,30 @@ async function setup() {
 }
 
 describe('webhook service', () => {
+  it('a replayed enqueue of the same event never doubles a delivery', async () => {
+    const { service, db, clock } = await setup();
+    const { webhook } = await service.create(owner, { url: 'https://hooks.example.com/in', events: ['alert.firing'] });
+    const ids = createIdGenerator(clock.now);
+    const req = { ownerId: owner, webhookIds: [webhook.id, 'f'.repeat(24)], type: 'alert.firing', sourceId: 'e'.repeat(24), body: '{}', now: clock.now() };
+    expect(await enqueueDeliveries(db, ids, req)).toHaveLength(1);
+    expect(await enqueueDeliveries(db, ids, req)).toHaveLength(0);
+    expect(await enqueueDeliveries(db, ids, { ...req, type: 'alert.resolved', sourceId: 'd'.repeat(24) })).toHaveLength(0); // filtered out
+    expect(await db.selectFrom('webhook_deliveries').select('id').execute()).toHaveLength(1);
+  });
+
+  it('deleting a webhook removes it from the rules that named it', async () => {
+    const { service, db } = await setup();
+    const { webhook } = await service.create(owner, { url: 'https://hooks.example.com/in', events: ['alert.firing'] });
+    await db.insertInto('buckets').values({ id: 'c'.repeat(24), owner_id: owner, name: 'b', description: null, retention_days: null, created_at: 0 }).execute();
+    await db
+      .insertInto('alert_rules')
+      .values({ id: '1'.repeat(24), owner_id: owner, bucket_id: 'c'.repeat(24), name: 'r', data_source_id: null, metric: 'm', condition_op: '>', condition: '{"op":">","value":1}', for_seconds: 0, webhook_ids: JSON.stringify([webhook.id, '2'.repeat(24)]), enabled: 1, created_at: 0, updated_at: 0 })
+      .execute();
+    await service.delete(owner, webhook.id);
+    const rule = await db.selectFrom('alert_rules').select('webhook_ids').executeTakeFirstOrThrow();
+    expect(JSON.parse(rule.webhook_ids)).toEqual(['2'.repeat(24)]);
+  });
+
   it('creates with a once-shown secret and never returns it again', async () => {
     const { service, db } = await setup();
     const { webhook, secret } = await service.create(owner, { url: 'https://hooks.example.com/in', events: ['alert.firing'], description: 'ops' });

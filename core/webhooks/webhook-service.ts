@@ -44,7 +44,7 @@ export interface WebhookServiceDeps {
   db: MetadataDb;
   clock: Clock;
   ids: IdGenerator;
-  /** kept for symmetry with the other services and future cross-node notices */
+  /** announces `alert-rules.changed` when deleting a webhook edits rules that named it */
   events?: EventBus;
   allowPrivate: boolean;
   /** injectable DNS for URL checks (tests) */
@@ -137,8 +137,23 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
 
     async delete(ownerId, webhookId) {
       await findRow(ownerId, webhookId);
-      // pending deliveries go with it (FK cascade); rules keep the dangling id, which enqueue skips
-      await db.deleteFrom('webhooks').where('id', '=', webhookId).execute();
+      // pending deliveries go with it (FK cascade); rules that named it forget it
+      const rules = await db
+        .selectFrom('alert_rules')
+        .select(['id', 'bucket_id', 'webhook_ids'])
+        .where('owner_id', '=', ownerId)
+        .where('webhook_ids', 'like', `%${webhookId}%`)
+        .execute();
+      await db.transaction().execute(async (trx) => {
+        for (const r of rules) {
+          const remaining = (JSON.parse(r.webhook_ids) as string[]).filter((w) => w !== webhookId);
+          await trx.updateTable('alert_rules').set({ webhook_ids: JSON.stringify(remaining) }).where('id', '=', r.id).execute();
+        }
+        await trx.deleteFrom('webhooks').where('id', '=', webhookId).execute();
+      });
+      for (const bucketId of new Set(rules.map((r) => r.bucket_id))) {
+        await deps.events?.publish({ type: 'alert-rules.changed', bucketId });
+      }
     },
 
     async listDeliveries(ownerId, webhookId, page) {
