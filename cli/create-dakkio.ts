@@ -1,0 +1,198 @@
+/**
+ * The composition root (DESIGN.md): the only place that knows every part. Builds
+ * the stores, core services, broker and HTTP server from a Config, and stops them
+ * in the safe order: listeners first, then the ingest pipeline is flushed, then
+ * background workers, then the stores. Nothing acknowledged is lost on a clean stop.
+ */
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createApiKeyService } from '../core/auth/api-key-service.ts';
+import type { ScryptParams } from '../core/auth/passwords.ts';
+import { createTokenService } from '../core/auth/token-service.ts';
+import { createUserService } from '../core/auth/user-service.ts';
+import { createBucketService } from '../core/buckets/bucket-service.ts';
+import { type Clock, systemClock } from '../core/clock.ts';
+import { createDataSourceService } from '../core/data-sources/data-source-service.ts';
+import { createLocalEventBus } from '../core/event-bus-local.ts';
+import { createIdGenerator } from '../core/ids.ts';
+import { createIngestPipeline } from '../core/ingest/ingest-pipeline.ts';
+import { createIngestService } from '../core/ingest/ingest-service.ts';
+import { parseMqttDataPayload, parseMqttMetricPayload } from '../core/ingest/reading-input.ts';
+import type { Logger } from '../core/logger.ts';
+import type { ReadingStore } from '../core/ports/reading-store.ts';
+import { createQueryService } from '../core/query/query-service.ts';
+import { createResourceDirectory } from '../core/resource-directory.ts';
+import { createRetentionJob } from '../core/retention/retention-job.ts';
+import { createIngestRateMeter } from '../core/analytics/ingest-rate-meter.ts';
+import { createSqliteMetadataDb } from '../core/store/metadata/sqlite-metadata-db.ts';
+import { createQuestDbReadingStore } from '../core/store/questdb-readings-store.ts';
+import { createSqliteReadingStore } from '../core/store/sqlite-readings-store.ts';
+import { createBroker } from '../broker/create-broker.ts';
+import { createHttpApp } from '../http/create-http-app.ts';
+import { startHttpServer } from '../http/http-server.ts';
+import type { Config } from './config.ts';
+import { ConfigError } from './config.ts';
+import { loadOrCreateJwtSecret } from './jwt-secret.ts';
+
+export interface DakkioOverrides {
+  clock?: Clock;
+  /** lower scrypt cost, for tests only */
+  passwordParams?: ScryptParams;
+}
+
+export interface Dakkio {
+  ports: { http: number; mqtt: number; mqttWs: number; mqtts?: number; wss?: number };
+  /** Idempotent graceful stop. */
+  close(): Promise<void>;
+}
+
+function prepareDataDir(dir: string): string {
+  const abs = resolve(dir);
+  try {
+    mkdirSync(abs, { recursive: true });
+    accessSync(abs, constants.W_OK);
+  } catch (err) {
+    throw new ConfigError('DAKKIO_DATA_DIR', `${abs} is not a writable folder (${(err as NodeJS.ErrnoException).code ?? err})`);
+  }
+  return abs;
+}
+
+export async function createDakkio(config: Config, rootLogger: Logger, overrides: DakkioOverrides = {}): Promise<Dakkio> {
+  const clock = overrides.clock ?? systemClock;
+  const ids = createIdGenerator(() => clock.now());
+  const dataDir = prepareDataDir(config.dataDir);
+  const closers: { name: string; close: () => Promise<void> | void }[] = [];
+  const closeAll = async () => {
+    for (const c of closers.splice(0).reverse()) {
+      try {
+        await c.close();
+      } catch (err) {
+        rootLogger.error({ err, component: c.name }, 'close failed');
+      }
+    }
+  };
+
+  try {
+    const events = createLocalEventBus(rootLogger.child({ component: 'events' }));
+    closers.push({ name: 'events', close: () => events.close() });
+    const db = await createSqliteMetadataDb(join(dataDir, 'dakkio.db'));
+    closers.push({ name: 'metadata-db', close: () => db.destroy() });
+
+    const readingStore: ReadingStore =
+      config.store === 'questdb'
+        ? await createQuestDbReadingStore({
+            httpUrl: config.questdbUrl!,
+            ...(config.questdbPgUrl ? { pgUrl: config.questdbPgUrl } : {}),
+            logger: rootLogger.child({ component: 'questdb' }),
+            clock,
+            spoolPath: join(dataDir, 'questdb-spool.db'),
+            spoolMaxPoints: config.questdbSpoolMaxPoints,
+          })
+        : await createSqliteReadingStore({ path: join(dataDir, 'readings.db'), logger: rootLogger.child({ component: 'readings' }), clock });
+    closers.push({ name: 'reading-store', close: () => readingStore.close() });
+
+    const secret = config.jwtSecret ? new TextEncoder().encode(config.jwtSecret) : await loadOrCreateJwtSecret(dataDir);
+    const tokens = createTokenService({ secret, clock, ids, db });
+    const users = createUserService({ db, clock, ids, tokens, events, readingStore, ...(overrides.passwordParams ? { passwordParams: overrides.passwordParams } : {}) });
+    const apiKeys = createApiKeyService({ db, clock, ids, events, logger: rootLogger.child({ component: 'api-keys' }) });
+    closers.push({ name: 'api-keys', close: () => apiKeys.close() });
+    const buckets = createBucketService({ db, clock, ids, events, readingStore });
+    const dataSources = createDataSourceService({ db, clock, ids, events, readingStore });
+    const directory = createResourceDirectory({ db, events, clock, logger: rootLogger.child({ component: 'directory' }) });
+    closers.push({ name: 'directory', close: () => directory.close() });
+
+    const pipeline = createIngestPipeline({ store: readingStore, logger: rootLogger });
+    closers.push({ name: 'ingest-pipeline', close: () => pipeline.close() });
+    const ingest = createIngestService({ pipeline, directory, clock });
+    const query = createQueryService({ store: readingStore, directory, clock });
+    const rate = createIngestRateMeter({ clock });
+    pipeline.onCommitted((points) => rate.record(points));
+
+    const retention = createRetentionJob({
+      store: readingStore,
+      listBucketsWithRetention: () => buckets.listWithRetention(),
+      clock,
+      logger: rootLogger.child({ component: 'retention' }),
+      intervalMs: 60 * 60 * 1000,
+    });
+    closers.push({ name: 'retention', close: () => retention.close() });
+
+    const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
+    const broker = await createBroker(
+      {
+        verifyApiKey: (s) => apiKeys.verify(s),
+        ingest,
+        parseDataPayload: parseMqttDataPayload,
+        parseMetricPayload: parseMqttMetricPayload,
+        directory,
+        events,
+        onCommitted: (l) => pipeline.onCommitted(l),
+        logger: rootLogger.child({ component: 'broker' }),
+        clock,
+      },
+      {
+        host: config.host,
+        mqttPort: config.mqttPort,
+        wsPort: config.mqttWsPort,
+        wsPath: '/mqtt',
+        tls: tls ? { ...tls, mqttsPort: config.mqttsPort, wssPort: config.mqttWssPort } : undefined,
+        allowAnonymous: config.mqttAllowAnonymous,
+        maxPayloadBytes: 256 * 1024,
+        publishRatePerKey: config.mqttPublishRatePerKey,
+        connectRatePerIp: config.mqttConnectRatePerIp,
+      },
+    );
+    // Listeners close before the pipeline flushes (closers run in reverse).
+    closers.push({ name: 'broker', close: () => broker.close() });
+
+    let ready = false;
+    const app = createHttpApp({
+      logger: rootLogger.child({ component: 'http' }),
+      allowSignup: config.allowSignup,
+      publicOrigin: config.publicOrigin,
+      corsOrigins: (config.corsOrigins ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+      users,
+      verifyAccessToken: (t) => tokens.verifyAccessToken(t),
+      apiKeys,
+      buckets,
+      dataSources,
+      ingest,
+      query,
+      readingStats: async (ownerId, bucketId) => {
+        await buckets.get(ownerId, bucketId);
+        return readingStore.stats(bucketId);
+      },
+      countReadings: (bucketIds, since) => readingStore.countReadings(bucketIds, since),
+      ingestRatePerSecond: (bucketIds) => rate.perSecond(bucketIds),
+      mqtt: { connectedClients: () => broker.connectedClients(), counters: () => broker.counters() },
+      health: async () => {
+        const store = await readingStore.health().catch(() => ({ ok: false, state: 'down' as const }));
+        return { ok: ready && store.ok, detail: { store: store.state, ...('detail' in store && store.detail ? { storeDetail: store.detail } : {}) } };
+      },
+    });
+    const http = await startHttpServer(app, {
+      host: config.host,
+      port: config.httpPort,
+      tls: config.tlsCert && config.tlsKey ? { certPath: config.tlsCert, keyPath: config.tlsKey } : undefined,
+    });
+    closers.push({ name: 'http', close: () => http.close() });
+    ready = true;
+
+    const ports = { http: http.port, mqtt: broker.ports.mqtt, mqttWs: broker.ports.mqttWs, ...(broker.ports.mqtts !== undefined ? { mqtts: broker.ports.mqtts, wss: broker.ports.wss } : {}) };
+    rootLogger.info({ http: ports.http, mqtt: ports.mqtt, mqttWs: ports.mqttWs, ...(ports.mqtts ? { mqtts: ports.mqtts, wss: ports.wss } : {}), store: config.store, dataDir }, 'listening');
+
+    let closing: Promise<void> | undefined;
+    return {
+      ports,
+      close() {
+        ready = false;
+        closing ??= closeAll();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
