@@ -14,6 +14,7 @@ import { createDataSourceService } from '../../core/data-sources/data-source-ser
 import { createLocalEventBus } from '../../core/event-bus-local.ts';
 import { createIdGenerator } from '../../core/ids.ts';
 import { createIngestPipeline } from '../../core/ingest/ingest-pipeline.ts';
+import { createIngestService } from '../../core/ingest/ingest-service.ts';
 import { parseMqttDataPayload, parseMqttMetricPayload } from '../../core/ingest/reading-input.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
 import type { ReadingPoint } from '../../core/readings.ts';
@@ -22,7 +23,6 @@ import { createSqliteMetadataDb } from '../../core/store/metadata/sqlite-metadat
 import { createSqliteReadingStore } from '../../core/store/sqlite-readings-store.ts';
 import { createBroker } from '../create-broker.ts';
 import { defaultBrokerOptions, type Broker, type BrokerDeps, type BrokerOptions } from '../types.ts';
-import { createInterimIngest } from './interim-ingest.ts';
 
 export interface CoreEnvOptions {
   /** reuse a data dir (the SIGKILL test); default: a fresh temp dir, removed on close */
@@ -45,7 +45,7 @@ export async function createCoreEnv(opts: CoreEnvOptions = {}) {
   const pipeline = createIngestPipeline({ store: readingStore, logger });
   const buckets = createBucketService({ db, clock, ids, events, readingStore });
   const sources = createDataSourceService({ db, clock, ids, events, readingStore });
-  const ingest = createInterimIngest({ pipeline, directory });
+  const ingest = createIngestService({ pipeline, directory, clock });
 
   const deps: BrokerDeps = {
     verifyApiKey: (secret) => keys.verify(secret),
