@@ -61,7 +61,7 @@ describe('alert rule service', () => {
 
   it('validates the body (zod) and forSeconds on absence rules', async () => {
     const h = await harness();
-    await expect(h.rules.create(OWNER, BUCKET, { ...body, metric: 'bad metric!' })).rejects.toThrow();
+    await expect(h.rules.create(OWNER, BUCKET, { ...body, metric: 'bad metric!' })).rejects.toMatchObject({ code: 'validation_failed', details: [{ path: 'metric' }] });
     await expect(h.rules.create(OWNER, BUCKET, { ...body, condition: { op: 'absent', seconds: 60 }, forSeconds: 10 })).rejects.toMatchObject({
       code: 'validation_failed',
     });

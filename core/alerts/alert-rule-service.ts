@@ -10,6 +10,7 @@ import type { IdGenerator } from '../ids.ts';
 import type { EventBus } from '../ports/event-bus.ts';
 import type { MetadataDb } from '../store/metadata/sqlite-metadata-db.ts';
 import type { AlertRulesTable } from '../store/metadata/tables.ts';
+import { parseOrThrow } from './validate.ts';
 import { buildPage, type Page, type PageRequest, resolvePage } from '../pagination.ts';
 import {
   type AlertCondition,
@@ -125,7 +126,7 @@ export function createAlertRuleService(deps: {
     },
 
     async create(ownerId, bucketId, body) {
-      const input = alertRuleCreateSchema.parse(body);
+      const input = parseOrThrow(alertRuleCreateSchema, body, 'alert rule');
       await assertBucket(ownerId, bucketId);
       await assertSource(bucketId, input.dataSourceId);
       await assertWebhooks(ownerId, input.webhookIds);
@@ -157,7 +158,7 @@ export function createAlertRuleService(deps: {
     },
 
     async update(ownerId, bucketId, ruleId, patch) {
-      const input = alertRuleUpdateSchema.parse(patch);
+      const input = parseOrThrow(alertRuleUpdateSchema, patch, 'alert rule');
       const row = await findRow(ownerId, bucketId, ruleId);
       if (input.dataSourceId !== undefined) await assertSource(bucketId, input.dataSourceId);
       if (input.webhookIds !== undefined) await assertWebhooks(ownerId, input.webhookIds);

@@ -84,8 +84,8 @@ describe('webhook service', () => {
 
   it('validates bodies with zod', async () => {
     const { service } = await setup();
-    await expect(service.create(owner, { url: 'https://hooks.example.com/in', events: [] })).rejects.toThrow();
-    await expect(service.create(owner, { url: 'https://hooks.example.com/in', events: ['nope' as 'alert.firing'] })).rejects.toThrow();
+    await expect(service.create(owner, { url: 'https://hooks.example.com/in', events: [] })).rejects.toMatchObject({ code: 'validation_failed', details: [{ path: 'events' }] });
+    await expect(service.create(owner, { url: 'https://hooks.example.com/in', events: ['nope' as 'alert.firing'] })).rejects.toMatchObject({ code: 'validation_failed' });
   });
 
   it('updates, lists with pagination, deletes', async () => {

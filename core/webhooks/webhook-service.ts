@@ -7,6 +7,7 @@ import type { Clock } from '../clock.ts';
 import { notFound } from '../errors.ts';
 import type { IdGenerator } from '../ids.ts';
 import type { EventBus } from '../ports/event-bus.ts';
+import { parseOrThrow } from '../alerts/validate.ts';
 import { decodeTimeCursor, pageLimit, toTimePage } from '../alerts/page.ts';
 import { buildPage, type Page, type PageRequest, resolvePage } from '../pagination.ts';
 import type { MetadataDb } from '../store/metadata/sqlite-metadata-db.ts';
@@ -99,7 +100,7 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
     },
 
     async create(ownerId, body) {
-      const input = webhookCreateSchema.parse(body);
+      const input = parseOrThrow(webhookCreateSchema, body, 'webhook');
       const url = await checkWebhookUrl(input.url, policy);
       const now = clock.now();
       const secret = generateWebhookSecret();
@@ -122,7 +123,7 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
     },
 
     async update(ownerId, webhookId, patch) {
-      const input = webhookUpdateSchema.parse(patch);
+      const input = parseOrThrow(webhookUpdateSchema, patch, 'webhook');
       const row = await findRow(ownerId, webhookId);
       const next: WebhooksTable = {
         ...row,
