@@ -40,6 +40,8 @@ export interface QuestDbReadingStoreOptions {
   drainBatch?: number;
   /** How long the ILP client retries one request before the write spools. Default 3000 ms. */
   writeRetryTimeoutMs?: number;
+  /** Rows per ILP/HTTP request (bigger writes are split). Default 50,000. */
+  rowsPerRequest?: number;
   /** Upper bound on waiting for WAL apply before a read (then it reads with lag). Default 10 s. */
   walApplyTimeoutMs?: number;
 }
@@ -66,6 +68,7 @@ export async function createQuestDbReadingStore(options: QuestDbReadingStoreOpti
     table,
     logger,
     retryTimeoutMs: options.writeRetryTimeoutMs ?? 3_000,
+    ...(options.rowsPerRequest ? { rowsPerRequest: options.rowsPerRequest } : {}),
   });
 
   let schemaReady = false;

@@ -50,8 +50,8 @@ describe.skipIf(!qdb)('questdb store specifics', () => {
   afterEach(async () => {
     for (const f of fixtures.splice(0)) await f.cleanup();
   });
-  const open = async (table?: string) => {
-    const f = await makeQuestDbStore(qdb as NonNullable<typeof qdb>, table ? { table } : {});
+  const open = async (table?: string, extra: { rowsPerRequest?: number } = {}) => {
+    const f = await makeQuestDbStore(qdb as NonNullable<typeof qdb>, { ...extra, ...(table ? { table } : {}) });
     fixtures.push(f);
     return f;
   };
@@ -108,6 +108,12 @@ describe.skipIf(!qdb)('questdb store specifics', () => {
     expect((await store.queryRaw({ ...all, metrics: [evil] }))[0]).toEqual({ dataSourceId: S, metric: evil, points: [[T0, 1]] });
     expect(await store.latest(B1, "x' OR '1'='1")).toEqual([]);
     expect((await store.stats(B1)).readings).toBe(2);
+  });
+
+  it('splits a big write into several ILP requests and keeps every point', async () => {
+    const { store } = await open(undefined, { rowsPerRequest: 10 });
+    await store.write(Array.from({ length: 25 }, (_, i) => p(T0 + i, i)));
+    expect((await store.queryRaw(all))[0]?.points.map((pt) => pt[1])).toEqual(Array.from({ length: 25 }, (_, i) => i));
   });
 
   it('creates its schema idempotently and reopens on an existing table', async () => {

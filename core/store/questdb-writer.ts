@@ -29,6 +29,8 @@ export interface QuestDbWriterOptions {
   /** How long the client keeps retrying a failed request before giving up (ms). */
   retryTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** Rows per ILP/HTTP request; larger batches are split. Default 50,000. */
+  rowsPerRequest?: number;
 }
 
 /** A failure that means "QuestDB is not there": the caller spools instead of rejecting. */
@@ -64,26 +66,35 @@ export async function createQuestDbWriter(options: QuestDbWriterOptions): Promis
     `request_timeout=${options.requestTimeoutMs ?? 10_000}`,
   ].join(';');
   const sender = await Sender.fromConfig(conf);
+  const rowsPerRequest = options.rowsPerRequest ?? 50_000;
   let closed = false;
+
+  const sendChunk = async (points: readonly EncodedPoint[]) => {
+    // A previous failed flush already compacted its rows away; start clean anyway.
+    sender.reset();
+    for (const p of points) {
+      sender.table(table).symbol('bucket', p.bucketId).symbol('source', p.dataSourceId).symbol('metric', p.metric).symbol('kind', p.kind);
+      if (p.num !== null) sender.floatColumn('num', p.num);
+      if (p.str !== null) sender.stringColumn('str', p.str);
+      // at() only awaits a flush when auto-flush is on; it is off, so this never yields mid-row.
+      await sender.at(p.ts, 'ms');
+    }
+    try {
+      await sender.flush();
+    } catch (e) {
+      sender.reset();
+      throw e;
+    }
+  };
 
   return {
     async send(points) {
       if (closed) throw new DakkioError('store_unavailable', 'QuestDB writer is closed');
-      if (points.length === 0) return;
-      // A previous failed flush already compacted its rows away; start clean anyway.
-      sender.reset();
-      for (const p of points) {
-        sender.table(table).symbol('bucket', p.bucketId).symbol('source', p.dataSourceId).symbol('metric', p.metric).symbol('kind', p.kind);
-        if (p.num !== null) sender.floatColumn('num', p.num);
-        if (p.str !== null) sender.stringColumn('str', p.str);
-        // at() only awaits a flush when auto-flush is on; it is off, so this never yields mid-row.
-        await sender.at(p.ts, 'ms');
-      }
-      try {
-        await sender.flush();
-      } catch (e) {
-        sender.reset();
-        throw e;
+      // Big imports go as several requests so the client's buffer (max_buf_size) never
+      // overflows; a failure after some chunks makes the caller retry or spool the whole
+      // batch, which DEDUP turns into a no-op for the chunks already taken.
+      for (let i = 0; i < points.length; i += rowsPerRequest) {
+        await sendChunk(points.slice(i, i + rowsPerRequest));
       }
     },
     async close() {
