@@ -16,6 +16,7 @@ import type { ReadingPoint } from '../readings.ts';
 import * as reader from './questdb-reader.ts';
 import * as retention from './questdb-retention.ts';
 import { DEFAULT_QUESTDB_TABLE, assertTableName, encodeValue, ensureSchema } from './questdb-schema.ts';
+import { createSpoolDrainer } from './questdb-drainer.ts';
 import { openQuestDbSpool } from './questdb-spool.ts';
 import { createQuestDbSql, toStoreError } from './questdb-sql.ts';
 import { waitForWalApply } from './questdb-wal.ts';
@@ -78,8 +79,6 @@ export async function createQuestDbReadingStore(options: QuestDbReadingStoreOpti
   let changeGen = 0;
   let appliedGen = 0;
   let lock: Promise<unknown> = Promise.resolve();
-  let drainTimer: ReturnType<typeof setTimeout> | undefined;
-  let draining: Promise<void> | undefined;
 
   const serialized = <T>(fn: () => Promise<T>): Promise<T> => {
     const run = lock.then(fn, fn);
@@ -105,45 +104,26 @@ export async function createQuestDbReadingStore(options: QuestDbReadingStoreOpti
       });
     }
     spool.append(points);
-    scheduleDrain(0);
+    drainer.schedule(0);
   };
 
-  /** Replays the spool in order; each batch is removed only after QuestDB accepted it. */
-  const drain = async (): Promise<void> => {
-    if (spool.depth() > 0) logger.info({ spoolDepth: spool.depth() }, 'replaying spool into questdb');
-    while (!closed && spool.depth() > 0) {
-      const more = await serialized(async () => {
-        await ensureSchemaOnce();
-        const batch = spool.peek(drainBatch);
-        const last = batch[batch.length - 1];
-        if (!last) return false;
-        await writer.send(batch);
-        spool.removeThrough(last.id);
-        changeGen++;
-        return spool.depth() > 0;
-      });
+  const drainer = createSpoolDrainer({
+    spool,
+    writer,
+    logger,
+    batchSize: drainBatch,
+    retryMs: drainRetryMs,
+    serialized,
+    ensureSchema: ensureSchemaOnce,
+    onReplayed: () => {
+      changeGen++;
+    },
+    onReachability: (up, error) => {
+      if (!up) return markDown(error);
       if (!reachable) logger.info({}, 'questdb reachable again');
       reachable = true;
-      if (!more) break;
-    }
-    if (!closed && spool.depth() === 0) logger.info({}, 'questdb spool drained');
-  };
-
-  function scheduleDrain(delayMs: number) {
-    if (closed || drainTimer || draining) return;
-    drainTimer = setTimeout(() => {
-      drainTimer = undefined;
-      draining = drain()
-        .catch((e) => {
-          markDown(e);
-        })
-        .finally(() => {
-          draining = undefined;
-          if (!closed && spool.depth() > 0) scheduleDrain(drainRetryMs);
-        });
-    }, delayMs);
-    drainTimer.unref?.();
-  }
+    },
+  });
 
   try {
     await ensureSchemaOnce();
@@ -154,7 +134,7 @@ export async function createQuestDbReadingStore(options: QuestDbReadingStoreOpti
   }
   if (spool.depth() > 0) {
     logger.info({ spoolDepth: spool.depth() }, 'spool not empty at start-up; draining');
-    scheduleDrain(0);
+    drainer.schedule(0);
   }
 
   const readable = async () => {
@@ -247,6 +227,7 @@ export async function createQuestDbReadingStore(options: QuestDbReadingStoreOpti
       }),
 
     async health(): Promise<ReadingStoreHealth> {
+      if (closed) return { ok: false, state: 'down', detail: { closed: true } };
       const spoolDepth = spool.depth();
       let up = false;
       try {
@@ -265,7 +246,7 @@ export async function createQuestDbReadingStore(options: QuestDbReadingStoreOpti
         };
       }
       if (spoolDepth > 0 || !reachable) {
-        scheduleDrain(0);
+        drainer.schedule(0);
         return { ok: true, state: 'degraded', detail: { questdb: 'reachable', spoolDepth, spoolMaxPoints: spoolMax, checkedAt } };
       }
       return { ok: true, state: 'ok', detail: { questdb: 'reachable', spoolDepth: 0, checkedAt } };
@@ -274,9 +255,7 @@ export async function createQuestDbReadingStore(options: QuestDbReadingStoreOpti
     async close() {
       if (closed) return;
       closed = true;
-      if (drainTimer) clearTimeout(drainTimer);
-      drainTimer = undefined;
-      await draining;
+      await drainer.close();
       await lock;
       await writer.close().catch((e) => logger.warn({ err: (e as Error).message }, 'questdb writer close failed'));
       await sql.close();
