@@ -28,7 +28,13 @@ import { createIngestRateMeter } from '../core/analytics/ingest-rate-meter.ts';
 import { createSqliteMetadataDb } from '../core/store/metadata/sqlite-metadata-db.ts';
 import { createQuestDbReadingStore } from '../core/store/questdb-readings-store.ts';
 import { createSqliteReadingStore } from '../core/store/sqlite-readings-store.ts';
+import { createAlertEvaluator } from '../core/alerts/alert-evaluator.ts';
+import { createAlertRuleService } from '../core/alerts/alert-rule-service.ts';
+import { createWebhookDispatcher } from '../core/webhooks/webhook-dispatcher.ts';
+import { createWebhookService } from '../core/webhooks/webhook-service.ts';
 import { createBroker } from '../broker/create-broker.ts';
+import { alertRoutes } from '../http/routes/alert-routes.ts';
+import { webhookRoutes } from '../http/routes/webhook-routes.ts';
 import { createHttpApp } from '../http/create-http-app.ts';
 import { startHttpServer } from '../http/http-server.ts';
 import type { Config } from './config.ts';
@@ -42,7 +48,13 @@ export interface DakkioOverrides {
 }
 
 export interface Dakkio {
-  ports: { http: number; mqtt: number; mqttWs: number; mqtts?: number; wss?: number };
+  ports: {
+    http: number;
+    mqtt: number;
+    mqttWs: number;
+    mqtts?: number;
+    wss?: number;
+  };
   /** Idempotent graceful stop. */
   close(): Promise<void>;
 }
@@ -53,12 +65,19 @@ function prepareDataDir(dir: string): string {
     mkdirSync(abs, { recursive: true });
     accessSync(abs, constants.W_OK);
   } catch (err) {
-    throw new ConfigError('DAKKIO_DATA_DIR', `${abs} is not a writable folder (${(err as NodeJS.ErrnoException).code ?? err})`);
+    throw new ConfigError(
+      'DAKKIO_DATA_DIR',
+      `${abs} is not a writable folder (${(err as NodeJS.ErrnoException).code ?? err})`,
+    );
   }
   return abs;
 }
 
-export async function createDakkio(config: Config, rootLogger: Logger, overrides: DakkioOverrides = {}): Promise<Dakkio> {
+export async function createDakkio(
+  config: Config,
+  rootLogger: Logger,
+  overrides: DakkioOverrides = {},
+): Promise<Dakkio> {
   const clock = overrides.clock ?? systemClock;
   const ids = createIdGenerator(() => clock.now());
   const dataDir = prepareDataDir(config.dataDir);
@@ -89,25 +108,95 @@ export async function createDakkio(config: Config, rootLogger: Logger, overrides
             spoolPath: join(dataDir, 'questdb-spool.db'),
             spoolMaxPoints: config.questdbSpoolMaxPoints,
           })
-        : await createSqliteReadingStore({ path: join(dataDir, 'readings.db'), logger: rootLogger.child({ component: 'readings' }), clock });
+        : await createSqliteReadingStore({
+            path: join(dataDir, 'readings.db'),
+            logger: rootLogger.child({ component: 'readings' }),
+            clock,
+          });
     closers.push({ name: 'reading-store', close: () => readingStore.close() });
 
     const secret = config.jwtSecret ? new TextEncoder().encode(config.jwtSecret) : await loadOrCreateJwtSecret(dataDir);
     const tokens = createTokenService({ secret, clock, ids, db });
-    const users = createUserService({ db, clock, ids, tokens, events, readingStore, ...(overrides.passwordParams ? { passwordParams: overrides.passwordParams } : {}) });
-    const apiKeys = createApiKeyService({ db, clock, ids, events, logger: rootLogger.child({ component: 'api-keys' }) });
+    const users = createUserService({
+      db,
+      clock,
+      ids,
+      tokens,
+      events,
+      readingStore,
+      ...(overrides.passwordParams ? { passwordParams: overrides.passwordParams } : {}),
+    });
+    const apiKeys = createApiKeyService({
+      db,
+      clock,
+      ids,
+      events,
+      logger: rootLogger.child({ component: 'api-keys' }),
+    });
     closers.push({ name: 'api-keys', close: () => apiKeys.close() });
-    const buckets = createBucketService({ db, clock, ids, events, readingStore });
-    const dataSources = createDataSourceService({ db, clock, ids, events, readingStore });
-    const directory = createResourceDirectory({ db, events, clock, logger: rootLogger.child({ component: 'directory' }) });
+    const buckets = createBucketService({
+      db,
+      clock,
+      ids,
+      events,
+      readingStore,
+    });
+    const dataSources = createDataSourceService({
+      db,
+      clock,
+      ids,
+      events,
+      readingStore,
+    });
+    const directory = createResourceDirectory({
+      db,
+      events,
+      clock,
+      logger: rootLogger.child({ component: 'directory' }),
+    });
     closers.push({ name: 'directory', close: () => directory.close() });
 
-    const pipeline = createIngestPipeline({ store: readingStore, logger: rootLogger });
+    const pipeline = createIngestPipeline({
+      store: readingStore,
+      logger: rootLogger,
+    });
     closers.push({ name: 'ingest-pipeline', close: () => pipeline.close() });
     const ingest = createIngestService({ pipeline, directory, clock });
     const query = createQueryService({ store: readingStore, directory, clock });
     const rate = createIngestRateMeter({ clock });
     pipeline.onCommitted((points) => rate.record(points));
+
+    // Alerts are evaluated after each commit, off the acknowledgement path; their webhook
+    // deliveries go through the durable outbox that the dispatcher works off.
+    const dispatcher = createWebhookDispatcher({
+      db,
+      clock,
+      logger: rootLogger.child({ component: 'webhooks' }),
+      allowPrivate: config.webhookAllowPrivate,
+    });
+    closers.push({
+      name: 'webhook-dispatcher',
+      close: () => dispatcher.close(),
+    });
+    const webhooks = createWebhookService({
+      db,
+      clock,
+      ids,
+      events,
+      allowPrivate: config.webhookAllowPrivate,
+      onEnqueued: () => dispatcher.wake(),
+    });
+    const rules = createAlertRuleService({ db, clock, ids, events });
+    const evaluator = createAlertEvaluator({
+      db,
+      clock,
+      logger: rootLogger.child({ component: 'alerts' }),
+      events,
+      ids,
+      onDeliveriesEnqueued: () => dispatcher.wake(),
+    });
+    closers.push({ name: 'alert-evaluator', close: () => evaluator.close() });
+    pipeline.onCommitted((points) => evaluator.onCommitted(points));
 
     const retention = createRetentionJob({
       store: readingStore,
@@ -118,7 +207,13 @@ export async function createDakkio(config: Config, rootLogger: Logger, overrides
     });
     closers.push({ name: 'retention', close: () => retention.close() });
 
-    const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
+    const tls =
+      config.tlsCert && config.tlsKey
+        ? {
+            cert: readFileSync(config.tlsCert),
+            key: readFileSync(config.tlsKey),
+          }
+        : undefined;
     const broker = await createBroker(
       {
         verifyApiKey: (s) => apiKeys.verify(s),
@@ -147,30 +242,45 @@ export async function createDakkio(config: Config, rootLogger: Logger, overrides
     closers.push({ name: 'broker', close: () => broker.close() });
 
     let ready = false;
-    const app = createHttpApp({
-      logger: rootLogger.child({ component: 'http' }),
-      allowSignup: config.allowSignup,
-      publicOrigin: config.publicOrigin,
-      corsOrigins: (config.corsOrigins ?? '').split(',').map((s) => s.trim()).filter(Boolean),
-      users,
-      verifyAccessToken: (t) => tokens.verifyAccessToken(t),
-      apiKeys,
-      buckets,
-      dataSources,
-      ingest,
-      query,
-      readingStats: async (ownerId, bucketId) => {
-        await buckets.get(ownerId, bucketId);
-        return readingStore.stats(bucketId);
+    const app = createHttpApp(
+      {
+        logger: rootLogger.child({ component: 'http' }),
+        allowSignup: config.allowSignup,
+        publicOrigin: config.publicOrigin,
+        corsOrigins: (config.corsOrigins ?? '')
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+        users,
+        verifyAccessToken: (t) => tokens.verifyAccessToken(t),
+        apiKeys,
+        buckets,
+        dataSources,
+        ingest,
+        query,
+        readingStats: async (ownerId, bucketId) => {
+          await buckets.get(ownerId, bucketId);
+          return readingStore.stats(bucketId);
+        },
+        countReadings: (bucketIds, since) => readingStore.countReadings(bucketIds, since),
+        ingestRatePerSecond: (bucketIds) => rate.perSecond(bucketIds),
+        mqtt: {
+          connectedClients: () => broker.connectedClients(),
+          counters: () => broker.counters(),
+        },
+        health: async () => {
+          const store = await readingStore.health().catch(() => ({ ok: false, state: 'down' as const }));
+          return {
+            ok: ready && store.ok,
+            detail: {
+              store: store.state,
+              ...('detail' in store && store.detail ? { storeDetail: store.detail } : {}),
+            },
+          };
+        },
       },
-      countReadings: (bucketIds, since) => readingStore.countReadings(bucketIds, since),
-      ingestRatePerSecond: (bucketIds) => rate.perSecond(bucketIds),
-      mqtt: { connectedClients: () => broker.connectedClients(), counters: () => broker.counters() },
-      health: async () => {
-        const store = await readingStore.health().catch(() => ({ ok: false, state: 'down' as const }));
-        return { ok: ready && store.ok, detail: { store: store.state, ...('detail' in store && store.detail ? { storeDetail: store.detail } : {}) } };
-      },
-    });
+      [alertRoutes({ rules, events: evaluator }), webhookRoutes(webhooks)],
+    );
     const http = await startHttpServer(app, {
       host: config.host,
       port: config.httpPort,
@@ -179,8 +289,23 @@ export async function createDakkio(config: Config, rootLogger: Logger, overrides
     closers.push({ name: 'http', close: () => http.close() });
     ready = true;
 
-    const ports = { http: http.port, mqtt: broker.ports.mqtt, mqttWs: broker.ports.mqttWs, ...(broker.ports.mqtts !== undefined ? { mqtts: broker.ports.mqtts, wss: broker.ports.wss } : {}) };
-    rootLogger.info({ http: ports.http, mqtt: ports.mqtt, mqttWs: ports.mqttWs, ...(ports.mqtts ? { mqtts: ports.mqtts, wss: ports.wss } : {}), store: config.store, dataDir }, 'listening');
+    const ports = {
+      http: http.port,
+      mqtt: broker.ports.mqtt,
+      mqttWs: broker.ports.mqttWs,
+      ...(broker.ports.mqtts !== undefined ? { mqtts: broker.ports.mqtts, wss: broker.ports.wss } : {}),
+    };
+    rootLogger.info(
+      {
+        http: ports.http,
+        mqtt: ports.mqtt,
+        mqttWs: ports.mqttWs,
+        ...(ports.mqtts ? { mqtts: ports.mqtts, wss: ports.wss } : {}),
+        store: config.store,
+        dataDir,
+      },
+      'listening',
+    );
 
     let closing: Promise<void> | undefined;
     return {

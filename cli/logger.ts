@@ -7,7 +7,18 @@ export function createLogger(level: string): pino.Logger {
     base: { service: 'dakkio' },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: {
-      paths: ['password', '*.password', 'secret', '*.secret', 'token', '*.token', 'refreshToken', '*.refreshToken', 'req.headers.authorization', 'req.headers["x-api-key"]'],
+      paths: [
+        'password',
+        '*.password',
+        'secret',
+        '*.secret',
+        'token',
+        '*.token',
+        'refreshToken',
+        '*.refreshToken',
+        'req.headers.authorization',
+        'req.headers["x-api-key"]',
+      ],
       censor: '[redacted]',
     },
   });

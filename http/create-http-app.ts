@@ -45,7 +45,10 @@ export function createHttpApp(deps: HttpDeps, extraRoutes: RouteGroup[] = []): O
   app.use('*', refuseMisplacedApiKeys);
 
   const mw: RouteMiddlewares = {
-    jwt: createSessionAuth({ verifyAccessToken: deps.verifyAccessToken, publicOrigin: deps.publicOrigin }) as RouteMiddlewares['jwt'],
+    jwt: createSessionAuth({
+      verifyAccessToken: deps.verifyAccessToken,
+      publicOrigin: deps.publicOrigin,
+    }) as RouteMiddlewares['jwt'],
     apiKey: createApiKeyAuth((secret) => deps.apiKeys.verify(secret)) as RouteMiddlewares['apiKey'],
   };
 
@@ -57,14 +60,30 @@ export function createHttpApp(deps: HttpDeps, extraRoutes: RouteGroup[] = []): O
   registerAnalyticsRoutes(app, mw, deps);
   for (const group of extraRoutes) group(app, mw);
 
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
-  app.openAPIRegistry.registerComponent('securitySchemes', 'sessionCookie', { type: 'apiKey', in: 'cookie', name: '__Host-dakkio_session' });
-  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', { type: 'apiKey', in: 'header', name: 'X-API-Key' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'sessionCookie', {
+    type: 'apiKey',
+    in: 'cookie',
+    name: '__Host-dakkio_session',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-API-Key',
+  });
   let doc: unknown;
   app.get('/api/openapi.json', (c) => {
     doc ??= app.getOpenAPI31Document({
       openapi: '3.1.0',
-      info: { title: 'dakkio', version: '0.1.0', description: 'MQTT-first IoT data platform. Errors: {"error": {code, message, details?}}.' },
+      info: {
+        title: 'dakkio',
+        version: '0.1.0',
+        description: 'MQTT-first IoT data platform. Errors: {"error": {code, message, details?}}.',
+      },
     });
     return c.json(doc as object);
   });

@@ -12,7 +12,12 @@ import type { QueryService } from '../core/query/query-service.ts';
 import type { BucketStats, ReadingPoint } from '../core/readings.ts';
 
 export type Views = Record<string, unknown>;
-type Session = { user: Views; token: string; refreshToken: string; expiresAt: number };
+type Session = {
+  user: Views;
+  token: string;
+  refreshToken: string;
+  expiresAt: number;
+};
 type Tokens = { token: string; refreshToken: string; expiresAt: number };
 
 export interface HttpDeps {
@@ -60,20 +65,33 @@ export interface HttpDeps {
     ingest(
       principal: ApiKeyPrincipal,
       bucketId: string,
-      readings: { dataSourceId: string; values: unknown; timestamp?: unknown }[],
+      readings: {
+        dataSourceId: string;
+        values: unknown;
+        timestamp?: unknown;
+      }[],
       options?: { partial?: boolean },
-    ): Promise<{ accepted: number; rejected: { index: number; code: string; message: string }[] }>;
+    ): Promise<{
+      accepted: number;
+      rejected: { index: number; code: string; message: string }[];
+    }>;
     ingestBatch(
       principal: ApiKeyPrincipal,
       batch: ParsedBatch,
       options?: { partial?: boolean },
-    ): Promise<{ accepted: number; rejected: { line: number; code: string; message: string }[] }>;
+    ): Promise<{
+      accepted: number;
+      rejected: { line: number; code: string; message: string }[];
+    }>;
   };
   query: QueryService;
   readingStats(ownerId: string, bucketId: string): Promise<BucketStats>;
   countReadings(bucketIds: readonly string[], sinceMs: number): Promise<{ total: number; since: number }>;
   ingestRatePerSecond(bucketIds: readonly string[]): number;
-  mqtt: { connectedClients(ownerId?: string): number; counters(): Record<string, number> };
+  mqtt: {
+    connectedClients(ownerId?: string): number;
+    counters(): Record<string, number>;
+  };
   health(): Promise<{ ok: boolean; detail: Record<string, unknown> }>;
   onCommitted?(listener: (points: readonly ReadingPoint[]) => void): () => void;
 }

@@ -26,11 +26,14 @@ export const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
 };
 
 export function errorBody(code: ErrorCode, message: string, details?: ErrorDetail[]) {
-  return { error: details && details.length > 0 ? { code, message, details } : { code, message } };
+  return {
+    error: details && details.length > 0 ? { code, message, details } : { code, message },
+  };
 }
 
 export function errorResponse(c: Context, err: DakkioError): Response {
-  if (err.retryAfterSeconds !== undefined) c.header('Retry-After', String(Math.max(1, Math.ceil(err.retryAfterSeconds))));
+  if (err.retryAfterSeconds !== undefined)
+    c.header('Retry-After', String(Math.max(1, Math.ceil(err.retryAfterSeconds))));
   if (err.code === 'unauthorized' || err.code === 'api_key_in_wrong_place') c.header('WWW-Authenticate', 'Bearer');
   return c.json(errorBody(err.code, err.message, err.details), statusOf[err.code]);
 }
@@ -39,7 +42,8 @@ export function errorResponse(c: Context, err: DakkioError): Response {
 export function createErrorHandler(logger: Logger) {
   return (err: Error, c: Context): Response => {
     if (err instanceof DakkioError) {
-      if (statusOf[err.code] >= 500) logger.warn({ code: err.code, path: c.req.path, err: err.cause ?? err.message }, 'request failed');
+      if (statusOf[err.code] >= 500)
+        logger.warn({ code: err.code, path: c.req.path, err: err.cause ?? err.message }, 'request failed');
       return errorResponse(c, err);
     }
     logger.error({ err, path: c.req.path, method: c.req.method }, 'unhandled error');

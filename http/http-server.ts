@@ -37,7 +37,12 @@ export class ListenError extends Error {
 }
 
 export async function startHttpServer(app: Hono<HttpEnv>, opts: HttpServerOptions): Promise<HttpServer> {
-  const tls = opts.tls ? { cert: readFileSync(opts.tls.certPath), key: readFileSync(opts.tls.keyPath) } : undefined;
+  const tls = opts.tls
+    ? {
+        cert: readFileSync(opts.tls.certPath),
+        key: readFileSync(opts.tls.keyPath),
+      }
+    : undefined;
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve(
       {

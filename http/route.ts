@@ -29,7 +29,12 @@ export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType 
   body?: B;
   query?: Q;
   /** status and schema of the success response (documentation) */
-  success: { status: 200 | 201 | 204; description?: string; schema?: z.ZodType; contentType?: string };
+  success: {
+    status: 200 | 201 | 204;
+    description?: string;
+    schema?: z.ZodType;
+    contentType?: string;
+  };
   bodyLimitBytes?: number;
   /** skip the generic JSON body reading (the handler reads the raw body itself, e.g. batch import) */
   rawBody?: { contentTypes: string[]; description: string };
@@ -50,7 +55,10 @@ export function zodDetails(error: z.ZodError): ErrorDetail[] {
 
 export function parseWith<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {
   const r = schema.safeParse(value);
-  if (!r.success) throw new DakkioError('validation_failed', `invalid ${what}`, { details: zodDetails(r.error) });
+  if (!r.success)
+    throw new DakkioError('validation_failed', `invalid ${what}`, {
+      details: zodDetails(r.error),
+    });
   return r.data;
 }
 
@@ -105,10 +113,12 @@ export function addRoute<B extends z.ZodType | undefined, Q extends z.ZodType | 
   app.on(spec.method.toUpperCase(), spec.path, ...(chain as []), async (c: Context<HttpEnv>) => {
     const body = spec.body ? parseWith(spec.body, await readJsonBody(c), 'request body') : undefined;
     const query = spec.query ? parseWith(spec.query, c.req.query(), 'query parameters') : undefined;
-    const result = await handler({ body, query, params: c.req.param() as Record<string, string>, c } as RouteInput<
-      Out<B>,
-      Out<Q>
-    >);
+    const result = await handler({
+      body,
+      query,
+      params: c.req.param() as Record<string, string>,
+      c,
+    } as RouteInput<Out<B>, Out<Q>>);
     if (result instanceof Response) return result;
     if (spec.success.status === 204) return c.body(null, 204);
     return c.json(toApiJson(result) as object, spec.success.status);
@@ -139,13 +149,27 @@ function register(app: OpenAPIHono<HttpEnv>, spec: RouteSpec<z.ZodType | undefin
     parameters: params,
     request: {
       ...(spec.query ? { query: spec.query as never } : {}),
-      ...(content ? { body: { required: true, content, description: spec.rawBody?.description } } : {}),
+      ...(content
+        ? {
+            body: {
+              required: true,
+              content,
+              description: spec.rawBody?.description,
+            },
+          }
+        : {}),
     },
     responses: {
       [spec.success.status]: {
         description: spec.success.description ?? 'success',
         ...(spec.success.schema
-          ? { content: { [spec.success.contentType ?? 'application/json']: { schema: spec.success.schema } } }
+          ? {
+              content: {
+                [spec.success.contentType ?? 'application/json']: {
+                  schema: spec.success.schema,
+                },
+              },
+            }
           : {}),
       },
       default: { description: 'error: {"error": {code, message, details?}}' },

@@ -11,7 +11,8 @@ export function toApiJson(value: unknown): unknown {
   if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      if (k === 'metadata') out[k] = v; // user-defined: never rewritten
+      if (k === 'metadata')
+        out[k] = v; // user-defined: never rewritten
       else out[k] = isTimeKey(k) && typeof v === 'number' ? new Date(v).toISOString() : toApiJson(v);
     }
     return out;

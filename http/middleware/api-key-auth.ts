@@ -7,7 +7,10 @@ import type { HttpEnv } from '../http-env.ts';
 export function createApiKeyAuth(verify: (secret: string) => Promise<ApiKeyPrincipal>): MiddlewareHandler<HttpEnv> {
   return async (c, next) => {
     const secret = c.req.header('x-api-key');
-    if (!secret) throw new DakkioError('unauthorized', 'X-API-Key header required', { credentialProblem: 'missing' });
+    if (!secret)
+      throw new DakkioError('unauthorized', 'X-API-Key header required', {
+        credentialProblem: 'missing',
+      });
     c.set('apiKey', await verify(secret.trim()));
     return next();
   };

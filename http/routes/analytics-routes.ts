@@ -6,28 +6,52 @@ import { addRoute, type RouteMiddlewares, userOf } from '../route.ts';
 const DAY_MS = 86_400_000;
 
 export function registerAnalyticsRoutes(app: OpenAPIHono<HttpEnv>, mw: RouteMiddlewares, deps: HttpDeps): void {
-  addRoute(app, mw, { method: 'get', path: '/api/analytics/overview', tag: 'analytics', summary: "Counts, reading totals, ingest rate and live MQTT clients of the caller's account", auth: 'jwt', success: { status: 200 } }, async ({ c }) => {
-    const ownerId = userOf(c).userId;
-    const bucketIds = await deps.buckets.listIdsByOwner(ownerId);
-    const [buckets, dataSources, apiKeys, readings] = await Promise.all([
-      deps.buckets.countByOwner(ownerId),
-      deps.dataSources.countByOwner(ownerId),
-      deps.apiKeys.countByOwner ? deps.apiKeys.countByOwner(ownerId) : Promise.resolve(0),
-      deps.countReadings(bucketIds, Date.now() - DAY_MS),
-    ]);
-    return {
-      buckets,
-      dataSources,
-      apiKeys,
-      readings: { total: readings.total, last24h: readings.since },
-      ingestRate: { perSecond1m: deps.ingestRatePerSecond(bucketIds) },
-      mqtt: { connectedClients: deps.mqtt.connectedClients(ownerId) },
-    };
-  });
+  addRoute(
+    app,
+    mw,
+    {
+      method: 'get',
+      path: '/api/analytics/overview',
+      tag: 'analytics',
+      summary: "Counts, reading totals, ingest rate and live MQTT clients of the caller's account",
+      auth: 'jwt',
+      success: { status: 200 },
+    },
+    async ({ c }) => {
+      const ownerId = userOf(c).userId;
+      const bucketIds = await deps.buckets.listIdsByOwner(ownerId);
+      const [buckets, dataSources, apiKeys, readings] = await Promise.all([
+        deps.buckets.countByOwner(ownerId),
+        deps.dataSources.countByOwner(ownerId),
+        deps.apiKeys.countByOwner ? deps.apiKeys.countByOwner(ownerId) : Promise.resolve(0),
+        deps.countReadings(bucketIds, Date.now() - DAY_MS),
+      ]);
+      return {
+        buckets,
+        dataSources,
+        apiKeys,
+        readings: { total: readings.total, last24h: readings.since },
+        ingestRate: { perSecond1m: deps.ingestRatePerSecond(bucketIds) },
+        mqtt: { connectedClients: deps.mqtt.connectedClients(ownerId) },
+      };
+    },
+  );
 
   // Operators' view of the broker (API.md extension): counters in a flat snapshot, Prometheus-style names.
-  addRoute(app, mw, { method: 'get', path: '/api/analytics/mqtt', tag: 'analytics', summary: 'dakkio_mqtt_* counters (messages in, rejected by reason, bytes)', auth: 'jwt', success: { status: 200 } }, async () => ({
-    connectedClients: deps.mqtt.connectedClients(),
-    counters: deps.mqtt.counters(),
-  }));
+  addRoute(
+    app,
+    mw,
+    {
+      method: 'get',
+      path: '/api/analytics/mqtt',
+      tag: 'analytics',
+      summary: 'dakkio_mqtt_* counters (messages in, rejected by reason, bytes)',
+      auth: 'jwt',
+      success: { status: 200 },
+    },
+    async () => ({
+      connectedClients: deps.mqtt.connectedClients(),
+      counters: deps.mqtt.counters(),
+    }),
+  );
 }

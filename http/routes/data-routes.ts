@@ -9,7 +9,11 @@ import { stream } from 'hono/streaming';
 import { z } from 'zod';
 import { DakkioError } from '../../core/errors.ts';
 import { parseCsvBatch, parseNdjsonBatch } from '../../core/ingest/batch-import-parsers.ts';
-import { postDataBatchBodySchema, postDataBatchEnvelopeSchema, postDataBodySchema } from '../../core/ingest/reading-input.ts';
+import {
+  postDataBatchBodySchema,
+  postDataBatchEnvelopeSchema,
+  postDataBodySchema,
+} from '../../core/ingest/reading-input.ts';
 import { dataQuerySchema, latestQuerySchema } from '../../core/query/query-schemas.ts';
 import type { HttpDeps } from '../deps.ts';
 import type { HttpEnv } from '../http-env.ts';
@@ -24,12 +28,29 @@ const acceptedSchema = z.object({ accepted: z.number().int() });
 
 export function registerDataRoutes(app: OpenAPIHono<HttpEnv>, mw: RouteMiddlewares, deps: HttpDeps): void {
   const tag = 'data';
-  addRoute(app, mw, { method: 'post', path: '/api/data', tag, summary: 'Store one reading (201 = durably stored)', auth: 'api-key', body: postDataBodySchema, success: { status: 201, schema: acceptedSchema } }, async ({ c, body }) => {
-    const result = await deps.ingest.ingest(keyOf(c), body.bucketId, [
-      { dataSourceId: body.dataSourceId, values: body.values, timestamp: body.timestamp },
-    ]);
-    return { accepted: result.accepted };
-  });
+  addRoute(
+    app,
+    mw,
+    {
+      method: 'post',
+      path: '/api/data',
+      tag,
+      summary: 'Store one reading (201 = durably stored)',
+      auth: 'api-key',
+      body: postDataBodySchema,
+      success: { status: 201, schema: acceptedSchema },
+    },
+    async ({ c, body }) => {
+      const result = await deps.ingest.ingest(keyOf(c), body.bucketId, [
+        {
+          dataSourceId: body.dataSourceId,
+          values: body.values,
+          timestamp: body.timestamp,
+        },
+      ]);
+      return { accepted: result.accepted };
+    },
+  );
 
   addRoute(
     app,
@@ -42,28 +63,65 @@ export function registerDataRoutes(app: OpenAPIHono<HttpEnv>, mw: RouteMiddlewar
       auth: 'api-key',
       query: batchQuery,
       bodyLimitBytes: BATCH_BODY_LIMIT,
-      rawBody: { contentTypes: ['application/json', 'application/x-ndjson', 'text/csv'], description: 'JSON: {bucketId, readings: [...]}; NDJSON: one {bucketId, dataSourceId, values, timestamp?} per line; CSV: header timestamp,bucketId,dataSourceId,<metric>...' },
-      success: { status: 201, description: '{accepted, rejected: [{index|line, code, message}]}' },
+      rawBody: {
+        contentTypes: ['application/json', 'application/x-ndjson', 'text/csv'],
+        description:
+          'JSON: {bucketId, readings: [...]}; NDJSON: one {bucketId, dataSourceId, values, timestamp?} per line; CSV: header timestamp,bucketId,dataSourceId,<metric>...',
+      },
+      success: {
+        status: 201,
+        description: '{accepted, rejected: [{index|line, code, message}]}',
+      },
     },
     async ({ c, query }) => importBatch(c, deps, query.partial === 'true'),
   );
 
-  addRoute(app, mw, { method: 'get', path: '/api/data', tag, summary: 'Query raw or aggregated readings (json, or csv streamed)', auth: 'api-key', query: dataQuerySchema, success: { status: 200 } }, async ({ c }) => {
-    // The route already validated the query for a precise 400; the service takes the raw strings (it validates for MQTT-free callers too).
-    const result = await deps.query.query(keyOf(c), c.req.query() as never);
-    if (result.format === 'csv') {
-      c.header('Content-Type', 'text/csv; charset=utf-8');
-      c.header('Content-Disposition', 'attachment; filename="dakkio-data.csv"');
-      return stream(c, async (s) => {
-        for await (const line of result.lines) await s.write(line);
+  addRoute(
+    app,
+    mw,
+    {
+      method: 'get',
+      path: '/api/data',
+      tag,
+      summary: 'Query raw or aggregated readings (json, or csv streamed)',
+      auth: 'api-key',
+      query: dataQuerySchema,
+      success: { status: 200 },
+    },
+    async ({ c }) => {
+      // The route already validated the query for a precise 400; the service takes the raw strings (it validates for MQTT-free callers too).
+      const result = await deps.query.query(keyOf(c), c.req.query() as never);
+      if (result.format === 'csv') {
+        c.header('Content-Type', 'text/csv; charset=utf-8');
+        c.header('Content-Disposition', 'attachment; filename="dakkio-data.csv"');
+        return stream(c, async (s) => {
+          for await (const line of result.lines) await s.write(line);
+        });
+      }
+      return c.json({
+        series: result.series.map((s) => ({
+          dataSourceId: s.dataSourceId,
+          metric: s.metric,
+          points: s.points.map(([ts, v]) => [isoTime(ts), v]),
+        })),
       });
-    }
-    return c.json({
-      series: result.series.map((s) => ({ dataSourceId: s.dataSourceId, metric: s.metric, points: s.points.map(([ts, v]) => [isoTime(ts), v]) })),
-    });
-  });
+    },
+  );
 
-  addRoute(app, mw, { method: 'get', path: '/api/data/latest', tag, summary: 'Latest value of every metric of a source', auth: 'api-key', query: latestQuerySchema, success: { status: 200 } }, async ({ c, query }) => deps.query.latest(keyOf(c), query.bucketId, query.dataSourceId));
+  addRoute(
+    app,
+    mw,
+    {
+      method: 'get',
+      path: '/api/data/latest',
+      tag,
+      summary: 'Latest value of every metric of a source',
+      auth: 'api-key',
+      query: latestQuerySchema,
+      success: { status: 200 },
+    },
+    async ({ c, query }) => deps.query.latest(keyOf(c), query.bucketId, query.dataSourceId),
+  );
 }
 
 async function importBatch(c: Context<HttpEnv>, deps: HttpDeps, partial: boolean) {
@@ -87,5 +145,8 @@ async function importBatch(c: Context<HttpEnv>, deps: HttpDeps, partial: boolean
     const result = await deps.ingest.ingestBatch(principal, batch, { partial });
     return c.json(result, 201);
   }
-  throw new DakkioError('unsupported_media_type', 'batch import takes application/json, application/x-ndjson or text/csv');
+  throw new DakkioError(
+    'unsupported_media_type',
+    'batch import takes application/json, application/x-ndjson or text/csv',
+  );
 }
