@@ -1,7 +1,8 @@
 /**
- * Prepared statements over the merged `readings` table. Every read runs after the
- * staging merge (see sqlite-readings-store.ts), so these only look at `readings`.
- * Per-series statements walk the (series_id, ts) primary key directly.
+ * Prepared statements over the merged `readings` table; rows still staged are laid
+ * over their results by sqlite-readings-overlay.ts (or merged first, for stats,
+ * counts, streams and deletes). Per-series statements walk the (series_id, ts)
+ * primary key directly.
  */
 import type Database from 'better-sqlite3';
 import type { AggregateFunction } from '../readings.ts';
@@ -42,6 +43,28 @@ function aggregateSql(fn: AggregateFunction): string {
   }
 }
 
+export interface PartialRow {
+  b: number;
+  n: number;
+  cn: number;
+  s: number | null;
+  mn: number | null;
+  mx: number | null;
+}
+
+export interface EdgeRow {
+  b: number;
+  ts: number;
+  num: number | null;
+  txt: string | null;
+  kind: number;
+}
+
+export type PartialParams = { sid: number; from: number; to: number; iv: number; ex: string };
+
+// Merged rows whose ts is still staged are left out: the staged row replaces them.
+const notStaged = 'ts NOT IN (SELECT value FROM json_each(@ex))';
+
 export function prepareQueries(db: Database.Database) {
   const aggregates = new Map<AggregateFunction, Database.Statement>();
   return {
@@ -65,6 +88,19 @@ export function prepareQueries(db: Database.Database) {
       }
       return stmt as Database.Statement<{ sid: number; from: number; to: number; iv: number; lim: number }, AggregateRow>;
     },
+    /** per-bucket partials for avg/sum/min/max/count, for folding staged rows in */
+    partialNumeric: db.prepare<PartialParams, PartialRow>(
+      `SELECT ts - (ts % @iv) AS b, count(*) AS n, count(num) AS cn, sum(num) AS s, min(num) AS mn, max(num) AS mx
+       FROM readings WHERE ${range} AND ${notStaged} GROUP BY b`,
+    ),
+    partialFirst: db.prepare<PartialParams, EdgeRow>(
+      `SELECT ts - (ts % @iv) AS b, min(ts) AS ts, num, txt, kind
+       FROM readings WHERE ${range} AND ${notStaged} GROUP BY b`,
+    ),
+    partialLast: db.prepare<PartialParams, EdgeRow>(
+      `SELECT ts - (ts % @iv) AS b, max(ts) AS ts, num, txt, kind
+       FROM readings WHERE ${range} AND ${notStaged} GROUP BY b`,
+    ),
     statsPerSource: db.prepare<[string], { source_id: string; n: number; first: number; last: number }>(
       `SELECT s.source_id, count(*) AS n, min(r.ts) AS first, max(r.ts) AS last
        FROM series s JOIN readings r ON r.series_id = s.id

@@ -30,12 +30,30 @@ describeReadingStoreContract('sqlite', async () => {
 });
 
 // Same contract with a tiny merge threshold, so reads and writes cross merges constantly.
-describeReadingStoreContract('sqlite (merge every 7 rows)', async () => {
+describeReadingStoreContract('sqlite (merge every 3 rows)', async () => {
   const t = tempDir();
   const store = await createSqliteReadingStore({
     path: join(t.dir, 'readings.db'),
     logger: silentLogger,
-    mergeThresholdRows: 7,
+    mergeThresholdRows: 3,
+  });
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      t.remove();
+    },
+  };
+});
+
+// Huge threshold: reads always cross staging and the indexed table.
+describeReadingStoreContract('sqlite (never merges on its own)', async () => {
+  const t = tempDir();
+  const store = await createSqliteReadingStore({
+    path: join(t.dir, 'readings.db'),
+    logger: silentLogger,
+    mergeThresholdRows: Number.MAX_SAFE_INTEGER,
+    mergeDelayMs: 3_600_000,
   });
   return {
     store,
@@ -78,25 +96,59 @@ describe('sqlite reading store specifics', () => {
     }
   };
 
-  it('merging staging into the indexed table keeps the last write of each key', async () => {
+  it('reads lay staged rows over merged ones, and the merge keeps the same last write', async () => {
     const path = join(dir(), 'readings.db');
     const store = await open(path, { mergeThresholdRows: 1_000_000 });
-    await store.write([point(T0, 1), point(T0 + 1, 1)]);
-    // Merged by this read...
-    expect((await store.queryRaw({ bucketId: B, from: 0, to: T0 * 2, limitPerSeries: 10 }))[0]?.points).toEqual([
-      [T0, 1],
-      [T0 + 1, 1],
-    ]);
-    // ...then the same keys rewritten twice inside staging and once more in a later batch.
-    await store.write([point(T0, 2), point(T0 + 1, 'two'), point(T0, 3)]);
+    const range = { bucketId: B, from: 0, to: T0 * 2 };
+    await store.write([point(T0, 1), point(T0 + 1, 1), point(T0 + 7200_000, 50)]);
+    await store.stats(B); // merges
+    expect(stagedRows(path)).toBe(0);
+    // The same keys rewritten twice inside staging and once more in a later batch, plus new keys.
+    await store.write([point(T0, 2), point(T0 + 1, 'two'), point(T0, 3), point(T0 + 2, 10)]);
     await store.write([point(T0 + 1, true)]);
-    expect(stagedRows(path)).toBe(4);
-    const series = await store.queryRaw({ bucketId: B, from: 0, to: T0 * 2, limitPerSeries: 10 });
-    expect(series[0]?.points).toEqual([
+    expect(stagedRows(path)).toBe(5);
+
+    const expectedRaw: [number, number | boolean | string][] = [
       [T0, 3],
       [T0 + 1, true],
-    ]);
+      [T0 + 2, 10],
+      [T0 + 7200_000, 50],
+    ];
+    const aggregates = async () => {
+      const out: Record<string, unknown> = {};
+      for (const fn of ['avg', 'min', 'max', 'sum', 'count', 'first', 'last'] as const) {
+        out[fn] = (await store.queryAggregate({ ...range, fn, intervalMs: 3600_000, limitPerSeries: 10 }))[0]?.points;
+      }
+      return out;
+    };
+    const expectedAgg = {
+      avg: [[T0, 14 / 3], [T0 + 7200_000, 50]],
+      min: [[T0, 1], [T0 + 7200_000, 50]],
+      max: [[T0, 10], [T0 + 7200_000, 50]],
+      sum: [[T0, 14], [T0 + 7200_000, 50]],
+      count: [[T0, 3], [T0 + 7200_000, 1]],
+      first: [[T0, 3], [T0 + 7200_000, 50]],
+      last: [[T0, 10], [T0 + 7200_000, 50]],
+    };
+    // Read across both parts, without merging.
+    expect((await store.queryRaw({ ...range, limitPerSeries: 10 }))[0]?.points).toEqual(expectedRaw);
+    expect((await store.queryRaw({ ...range, limitPerSeries: 2 }))[0]?.points).toEqual(expectedRaw.slice(0, 2));
+    expect(await aggregates()).toEqual(expectedAgg);
+    const capped = await store.queryAggregate({ ...range, fn: 'sum', intervalMs: 3600_000, limitPerSeries: 1 });
+    expect(capped[0]?.points).toEqual([[T0, 14]]);
+    expect(await store.latest(B)).toEqual([{ dataSourceId: S, metric: 'm', ts: T0 + 7200_000, value: 50 }]);
+    await store.write([point(T0 + 7200_000, 'newest')]);
+    expect((await store.latest(B))[0]?.value).toBe('newest');
+    expect(stagedRows(path)).toBe(6);
+
+    // After the merge, the indexed table alone gives the same answers.
+    await store.stats(B);
     expect(stagedRows(path)).toBe(0);
+    expectedRaw[3] = [T0 + 7200_000, 'newest'];
+    expect((await store.queryRaw({ ...range, limitPerSeries: 10 }))[0]?.points).toEqual(expectedRaw);
+    const after = await aggregates();
+    expect(after['sum']).toEqual([[T0, 14]]);
+    expect(after['last']).toEqual([[T0, 10], [T0 + 7200_000, 'newest']]);
   });
 
   it('merges in the background once the threshold is reached', async () => {

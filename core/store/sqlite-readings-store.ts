@@ -5,6 +5,7 @@ import { DakkioError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { ReadingStore } from '../ports/reading-store.ts';
 import type { BucketStats, LatestValue, Series, SeriesSelector } from '../readings.ts';
+import { aggregateWithStaged, overlayRows } from './sqlite-readings-overlay.ts';
 import { prepareQueries } from './sqlite-readings-queries.ts';
 import { decodeValue, readingsDdl, type SeriesRow } from './sqlite-readings-schema.ts';
 import { createSqliteReadingsWriter } from './sqlite-readings-writer.ts';
@@ -32,9 +33,11 @@ const wrap = (err: unknown): DakkioError =>
  * flush per acknowledgement; power-loss durability is a job for the server-grade
  * store (QuestDB) or a UPS, not for the embedded default.
  *
- * Reads see "last write wins" across staging and the indexed table by merging
- * staging first (one ordered INSERT OR REPLACE of at most mergeThresholdRows rows),
- * so every query path reads one table through its primary key.
+ * Reads see "last write wins" across both parts. queryRaw, queryAggregate and
+ * latest lay the staged rows (mirrored in memory by the writer) over the indexed
+ * table, so frequent reads never force small, page-scattering merges; stats,
+ * counts, streams and deletes — rare, whole-bucket operations — merge staging
+ * first (one ordered INSERT OR REPLACE of at most mergeThresholdRows rows).
  */
 export async function createSqliteReadingStore(options: SqliteReadingStoreOptions): Promise<ReadingStore> {
   const logger = options.logger.child({ component: 'sqlite-readings' });
@@ -62,9 +65,13 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
   const openReaders = new Set<Database.Database>();
   let closed = false;
 
-  /** Every read starts here: fail when closed, then fold staging into `readings`. */
-  function readBarrier(): void {
+  function checkOpen(): void {
     if (closed) throw new DakkioError('store_unavailable', 'reading store is closed');
+  }
+
+  /** For whole-bucket operations: fold staging into `readings` first. */
+  function readBarrier(): void {
+    checkOpen();
     writer.mergeNow();
   }
 
@@ -80,9 +87,10 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
       .filter((s) => (!sources || sources.has(s.source_id)) && (!metrics || metrics.has(s.metric)));
   }
 
-  function run<T>(fn: () => T): Promise<T> {
+  function run<T>(fn: () => T, merge = true): Promise<T> {
     try {
-      readBarrier();
+      if (merge) readBarrier();
+      else checkOpen();
       return Promise.resolve(fn());
     } catch (err) {
       return Promise.reject(wrap(err));
@@ -103,7 +111,9 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
       run(() => {
         const out: Series[] = [];
         for (const s of selectSeries(query.bucketId, query)) {
-          const rows = q.raw.all({ sid: s.id, from: query.from, to: query.to, lim: query.limitPerSeries });
+          const staged = writer.stagedRange(s.id, query.from, query.to);
+          let rows = q.raw.all({ sid: s.id, from: query.from, to: query.to, lim: query.limitPerSeries });
+          if (staged.length > 0) rows = overlayRows(rows, staged, query.limitPerSeries);
           if (rows.length === 0) continue;
           out.push({
             dataSourceId: s.source_id,
@@ -112,7 +122,7 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
           });
         }
         return out;
-      }),
+      }, false),
 
     queryAggregate: (query) =>
       run(() => {
@@ -120,6 +130,12 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
         const typed = query.fn === 'first' || query.fn === 'last';
         const out: Series[] = [];
         for (const s of selectSeries(query.bucketId, query)) {
+          const staged = writer.stagedRange(s.id, query.from, query.to);
+          if (staged.length > 0) {
+            const points = aggregateWithStaged(q, query, s.id, staged);
+            if (points.length > 0) out.push({ dataSourceId: s.source_id, metric: s.metric, points });
+            continue;
+          }
           const rows = stmt.all({
             sid: s.id,
             from: query.from,
@@ -135,7 +151,7 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
           if (points.length > 0) out.push({ dataSourceId: s.source_id, metric: s.metric, points });
         }
         return out;
-      }),
+      }, false),
 
     streamRaw(query) {
       return streamRaw(query);
@@ -146,11 +162,13 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
         const out: LatestValue[] = [];
         const sel = dataSourceId === undefined ? {} : { dataSourceIds: [dataSourceId] };
         for (const s of selectSeries(bucketId, sel)) {
-          const r = q.newest.get(s.id);
+          const merged = q.newest.get(s.id);
+          const staged = writer.newestStaged(s.id);
+          const r = staged && (!merged || staged.ts >= merged.ts) ? staged : merged;
           if (r) out.push({ dataSourceId: s.source_id, metric: s.metric, ts: r.ts, value: decodeValue(r.num, r.txt, r.kind) });
         }
         return out;
-      }),
+      }, false),
 
     stats: (bucketId) =>
       run((): BucketStats => {

@@ -8,12 +8,17 @@ import type Database from 'better-sqlite3';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import type { ReadingPoint } from '../readings.ts';
+import type { StoredRow } from './sqlite-readings-overlay.ts';
 import { encodeValue } from './sqlite-readings-schema.ts';
 
 export interface SqliteReadingsWriter {
   write(points: readonly ReadingPoint[]): void;
   /** Folds staging into `readings` now (no-op when nothing is staged). */
   mergeNow(): void;
+  /** Staged (not yet merged) rows of a series with from <= ts < to, ascending, one per ts (the last written). */
+  stagedRange(seriesId: number, from: number, to: number): StoredRow[];
+  /** The staged row of a series with the greatest ts. */
+  newestStaged(seriesId: number): StoredRow | undefined;
   /** Drop the series-id cache after series rows were deleted. */
   forgetSeries(): void;
   status(): { stagedRows: number; merges: number; lastMergeAt: number | null };
@@ -42,6 +47,12 @@ export function createSqliteReadingsWriter(
   const clearStaging = db.prepare('DELETE FROM staging');
 
   const cache = new Map<string, number>();
+  /**
+   * What `staging` holds, by series then ts (a later write of a ts replaces the
+   * entry, as the merge will): lets reads lay staged rows over merged ones without
+   * scanning the unindexed staging table. Updated only after a commit succeeds.
+   */
+  const mirror = new Map<number, Map<number, StoredRow>>();
   // Rows left in staging by a previous process (killed before merging) count too.
   let staged = (db.prepare('SELECT count(*) AS n FROM staging').get() as { n: number }).n;
   let merges = 0;
@@ -61,12 +72,33 @@ export function createSqliteReadingsWriter(
     return id;
   }
 
+  /** Returns, per point, its series id and stored row, for the mirror once the commit succeeded. */
   const writeTx = db.transaction((points: readonly ReadingPoint[]) => {
-    for (const p of points) {
+    const ids: number[] = new Array(points.length);
+    const rows: StoredRow[] = new Array(points.length);
+    for (let i = 0; i < points.length; i++) {
+      const p = points[i]!;
       const v = encodeValue(p.value);
-      insertStaging.run(seriesId(p), p.ts, v.num, v.txt, v.kind);
+      const sid = seriesId(p);
+      ids[i] = sid;
+      rows[i] = { ts: p.ts, num: v.num, txt: v.txt, kind: v.kind };
+      insertStaging.run(sid, p.ts, v.num, v.txt, v.kind);
     }
+    return { ids, rows };
   });
+
+  function remember(ids: number[], stored: StoredRow[]): void {
+    for (let i = 0; i < ids.length; i++) {
+      const sid = ids[i]!;
+      const r = stored[i]!;
+      let rows = mirror.get(sid);
+      if (!rows) {
+        rows = new Map();
+        mirror.set(sid, rows);
+      }
+      rows.set(r.ts, r);
+    }
+  }
 
   const mergeTx = db.transaction(() => {
     mergeInsert.run();
@@ -82,6 +114,7 @@ export function createSqliteReadingsWriter(
     const rows = staged;
     const started = performance.now();
     mergeTx();
+    mirror.clear();
     staged = 0;
     merges++;
     lastMergeAt = opts.clock.now();
@@ -99,16 +132,21 @@ export function createSqliteReadingsWriter(
     }
   }
 
+  // Rows a killed process left in staging are not in the mirror: fold them in now.
+  mergeNow();
+
   return {
     write(points) {
       if (points.length === 0) return;
+      let written: { ids: number[]; rows: StoredRow[] };
       try {
-        writeTx(points);
+        written = writeTx(points);
       } catch (err) {
         // Series rows inserted by the rolled-back transaction are gone; so must their cached ids be.
         cache.clear();
         throw err;
       }
+      remember(written.ids, written.rows);
       staged += points.length;
       if (staged >= opts.mergeThresholdRows) {
         // After the caller's acknowledgement, not before it.
@@ -122,6 +160,19 @@ export function createSqliteReadingsWriter(
       }
     },
     mergeNow,
+    stagedRange(seriesId, from, to) {
+      const rows = mirror.get(seriesId);
+      if (!rows) return [];
+      const out: StoredRow[] = [];
+      for (const r of rows.values()) if (r.ts >= from && r.ts < to) out.push(r);
+      return out.sort((a, b) => a.ts - b.ts);
+    },
+    newestStaged(seriesId) {
+      const rows = mirror.get(seriesId);
+      let newest: StoredRow | undefined;
+      if (rows) for (const r of rows.values()) if (!newest || r.ts > newest.ts) newest = r;
+      return newest;
+    },
     forgetSeries() {
       cache.clear();
     },
