@@ -42,7 +42,7 @@ describe.skipIf(!available)('a real Mosquitto 2.0 bridge connecting to a bare se
         packets.push(p);
         if (p.cmd === 'connect') sock.write(mqttPacket.generate({ cmd: 'connack', returnCode: 0, sessionPresent: false }));
         if (p.cmd === 'publish' && p.qos === 1) sock.write(mqttPacket.generate({ cmd: 'puback', messageId: p.messageId }));
-        if (p.cmd === 'unsubscribe') sock.write(mqttPacket.generate({ cmd: 'unsuback', messageId: p.messageId ?? 0 }));
+        if (p.cmd === 'unsubscribe') sock.write(mqttPacket.generate({ cmd: 'unsuback', messageId: p.messageId ?? 0, granted: [] }));
       });
       sock.on('data', (d) => parser.parse(d));
     });
