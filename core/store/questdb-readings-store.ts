@@ -128,7 +128,13 @@ export async function createQuestDbReadingStore(options: QuestDbReadingStoreOpti
   try {
     await ensureSchemaOnce();
   } catch (e) {
-    if (!isUnreachable(e)) throw e;
+    if (!isUnreachable(e)) {
+      await drainer.close();
+      await writer.close().catch(() => {});
+      await sql.close();
+      spool.close();
+      throw e;
+    }
     // Starting while QuestDB is down is allowed: ingest spools, the drainer creates the schema later.
     markDown(e);
   }
