@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../logger.ts';
@@ -198,5 +200,32 @@ describe('sqlite reading store specifics', () => {
     }
     expect(seen).toHaveLength(10);
     expect((await store.stats(B)).readings).toBe(6);
+  });
+
+  it('what write() acknowledged survives SIGKILL of the process', async () => {
+    const path = join(dir(), 'readings.db');
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(dirname(fileURLToPath(import.meta.url)), 'sqlite-readings-kill-child.ts'), path, '12345'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    cleanups.push(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('written')) resolve();
+      });
+      child.on('exit', (code) => reject(new Error(`child exited early with ${code}`)));
+    });
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+    const store = await open(path);
+    expect(await store.countReadings(['b1'], 0)).toEqual({ total: 12345, since: 12345 });
+    const last = await store.queryRaw({ bucketId: 'b1', dataSourceIds: ['d3'], from: 0, to: T0 * 2, limitPerSeries: 1_000_000 });
+    expect(last[0]?.points.at(-1)).toEqual([T0 + 12344, 12344]);
   });
 });
