@@ -26,6 +26,13 @@ describe('broker authentication', () => {
     expect(counters['dakkio_mqtt_connections_refused_total{reason="missing"}']).toBe(1);
   });
 
+  it('answers an MQTT 5 CONNECT with return code 1 (Aedes 1.x speaks 3.1.1 only)', async () => {
+    const t = await env.createTenant('v5@example.com');
+    // 0x01 "unacceptable protocol version" [MQTT-3.1.2-2]
+    expect(await connackCode(env.mqttUrl, { clientId: 'v5', password: t.secret, protocolVersion: 5 })).toBe(1);
+    expect(env.broker.connectedClients()).toBe(0);
+  });
+
   it('refuses revoked and expired keys with 0x05', async () => {
     const t = await env.createTenant('a@example.com');
     await env.keys.revoke(t.ownerId, t.keyId);

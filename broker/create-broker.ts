@@ -185,7 +185,15 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
       log.error({ err, clientId: session.clientId }, 'mqtt publish failed');
       return { action: 'disconnect', reason: 'internal' };
     });
-    const settled = Promise.all([previous, work]).then(([, outcome]) => applyOutcome(session, packet, outcome, cb));
+    const settled = Promise.all([previous, work]).then(([, outcome]) => {
+      try {
+        applyOutcome(session, packet, outcome, cb);
+      } catch (err) {
+        // never leave Aedes waiting: an unanswered callback would stall this client for good
+        log.error({ err, clientId: session.clientId }, 'mqtt publish outcome failed');
+        cb(err as Error);
+      }
+    });
     session.ackChain = settled;
     inflight.add(settled);
     void settled.finally(() => inflight.delete(settled));
