@@ -228,4 +228,15 @@ describe('sqlite reading store specifics', () => {
     const last = await store.queryRaw({ bucketId: 'b1', dataSourceIds: ['d3'], from: 0, to: T0 * 2, limitPerSeries: 1_000_000 });
     expect(last[0]?.points.at(-1)).toEqual([T0 + 12344, 12344]);
   });
+
+  it('refuses a readings database from a newer schema, and a path it cannot open', async () => {
+    const path = join(dir(), 'readings.db');
+    const raw = new Database(path);
+    raw.pragma('user_version = 99');
+    raw.close();
+    await expect(createSqliteReadingStore({ path, logger: silentLogger })).rejects.toMatchObject({ code: 'store_unavailable' });
+    await expect(
+      createSqliteReadingStore({ path: join(dir(), 'missing', 'dir', 'readings.db'), logger: silentLogger }),
+    ).rejects.toMatchObject({ code: 'store_unavailable' });
+  });
 });

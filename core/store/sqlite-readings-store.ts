@@ -7,7 +7,7 @@ import type { ReadingStore } from '../ports/reading-store.ts';
 import type { BucketStats, LatestValue, Series, SeriesSelector } from '../readings.ts';
 import { aggregateWithStaged, overlayRows } from './sqlite-readings-overlay.ts';
 import { prepareQueries } from './sqlite-readings-queries.ts';
-import { decodeValue, readingsDdl, type SeriesRow } from './sqlite-readings-schema.ts';
+import { decodeValue, READINGS_SCHEMA_VERSION, readingsDdl, type SeriesRow } from './sqlite-readings-schema.ts';
 import { createSqliteReadingsWriter } from './sqlite-readings-writer.ts';
 
 export interface SqliteReadingStoreOptions {
@@ -51,8 +51,15 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
     // Merges touch many index pages; a 32 MiB cache keeps the hot ones.
     db.pragma('cache_size = -32768');
     db.pragma('temp_store = MEMORY');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > READINGS_SCHEMA_VERSION) {
+      db.close();
+      throw new DakkioError('store_unavailable', `readings database ${options.path} was written by a newer dakkio`);
+    }
     db.exec(readingsDdl);
+    if (version === 0) db.pragma(`user_version = ${READINGS_SCHEMA_VERSION}`);
   } catch (err) {
+    if (err instanceof DakkioError) throw err;
     throw new DakkioError('store_unavailable', `cannot open readings database at ${options.path}`, { cause: err });
   }
   const q = prepareQueries(db);
