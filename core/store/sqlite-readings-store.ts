@@ -42,33 +42,37 @@ const wrap = (err: unknown): DakkioError =>
 export async function createSqliteReadingStore(options: SqliteReadingStoreOptions): Promise<ReadingStore> {
   const logger = options.logger.child({ component: 'sqlite-readings' });
   const clock = options.clock ?? systemClock;
-  let db: Database.Database;
+  let opened: Database.Database | undefined;
+  let q: ReturnType<typeof prepareQueries>;
+  let writer: ReturnType<typeof createSqliteReadingsWriter>;
   try {
-    db = new Database(options.path);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma('busy_timeout = 5000');
+    opened = new Database(options.path);
+    opened.pragma('journal_mode = WAL');
+    opened.pragma('synchronous = NORMAL');
+    opened.pragma('busy_timeout = 5000');
     // Merges touch many index pages; a 32 MiB cache keeps the hot ones.
-    db.pragma('cache_size = -32768');
-    db.pragma('temp_store = MEMORY');
-    const version = db.pragma('user_version', { simple: true }) as number;
+    opened.pragma('cache_size = -32768');
+    opened.pragma('temp_store = MEMORY');
+    const version = opened.pragma('user_version', { simple: true }) as number;
     if (version > READINGS_SCHEMA_VERSION) {
-      db.close();
       throw new DakkioError('store_unavailable', `readings database ${options.path} was written by a newer dakkio`);
     }
-    db.exec(readingsDdl);
-    if (version === 0) db.pragma(`user_version = ${READINGS_SCHEMA_VERSION}`);
+    opened.exec(readingsDdl);
+    if (version === 0) opened.pragma(`user_version = ${READINGS_SCHEMA_VERSION}`);
+    q = prepareQueries(opened);
+    // Also merges rows a killed process left staged.
+    writer = createSqliteReadingsWriter(opened, {
+      logger,
+      clock,
+      mergeThresholdRows: options.mergeThresholdRows ?? 100_000,
+      mergeDelayMs: options.mergeDelayMs ?? 1000,
+    });
   } catch (err) {
+    opened?.close();
     if (err instanceof DakkioError) throw err;
     throw new DakkioError('store_unavailable', `cannot open readings database at ${options.path}`, { cause: err });
   }
-  const q = prepareQueries(db);
-  const writer = createSqliteReadingsWriter(db, {
-    logger,
-    clock,
-    mergeThresholdRows: options.mergeThresholdRows ?? 100_000,
-    mergeDelayMs: options.mergeDelayMs ?? 1000,
-  });
+  const db = opened;
   const openReaders = new Set<Database.Database>();
   let closed = false;
 
