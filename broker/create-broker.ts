@@ -140,6 +140,7 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
         ip,
         dropped: false,
         ackChain: Promise.resolve(),
+        watched: new Set(),
       };
       sessions.add(session);
       sessionOf.set(client, session);
@@ -220,7 +221,11 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
     }
     if (principal?.kind !== 'api-key' || !keyAllows(principal, target.bucketId, 'read')) return refuse();
     deps.directory.bucketOwner(target.bucketId).then(
-      (owner) => (owner === principal.ownerId ? cb(null, sub) : refuse()),
+      (owner) => {
+        if (owner !== principal.ownerId) return refuse();
+        sessions.watch(session, target.bucketId);
+        cb(null, sub);
+      },
       () => refuse(),
     );
   }
@@ -271,7 +276,8 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
     deps.events.subscribe('alert.event', (e) => publishAlert(e.bucketId, e.payload)),
     deps.onCommitted((points) => {
       if (aedes.closed) return;
-      for (const msg of groupForForwarding(points)) {
+      // most readings have no live audience: skip grouping and Aedes' routing for them
+      for (const msg of groupForForwarding(points, sessions.hasWatchers)) {
         counters.inc(COUNTER.messagesForwarded);
         publishJson(msg.topic, msg.payload, 0).catch((err) => log.warn({ err }, 'live forwarding failed'));
       }

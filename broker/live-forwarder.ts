@@ -19,10 +19,14 @@ export interface ForwardedMessage {
   payload: CanonicalReading;
 }
 
-/** Groups points by (bucket, source, ts), keeping commit order. */
-export function groupForForwarding(points: readonly ReadingPoint[]): ForwardedMessage[] {
+/** Groups points by (bucket, source, ts), keeping commit order; `wanted` skips buckets nobody listens to. */
+export function groupForForwarding(
+  points: readonly ReadingPoint[],
+  wanted: (bucketId: string) => boolean = () => true,
+): ForwardedMessage[] {
   const groups = new Map<string, ForwardedMessage>();
   for (const p of points) {
+    if (!wanted(p.bucketId)) continue;
     const key = `${p.bucketId}/${p.dataSourceId}/${p.ts}`;
     let msg = groups.get(key);
     if (!msg) {

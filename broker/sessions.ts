@@ -23,6 +23,8 @@ export interface Session {
   dropped: boolean;
   /** PUBACKs leave in the order the PUBLISHes arrived [MQTT-4.6.0-2] */
   ackChain: Promise<void>;
+  /** buckets this session was granted a subscription in (never shrinks until the session ends) */
+  readonly watched: Set<string>;
   expiryTimer?: NodeJS.Timeout | undefined;
 }
 
@@ -42,6 +44,10 @@ export interface SessionRegistry {
   byKey(keyId: string): Session[];
   byOwner(ownerId: string): Session[];
   all(): Iterable<Session>;
+  /** Record a granted subscription under dakkio/<bucketId>/, so live forwarding knows someone listens. */
+  watch(session: Session, bucketId: string): void;
+  /** Does any live session hold a subscription in this bucket? (over-approximates after UNSUBSCRIBE) */
+  hasWatchers(bucketId: string): boolean;
   /** (Re)arm the expiry timer from session.principal.expiresAt. */
   scheduleExpiry(session: Session, onExpired: (session: Session) => void): void;
   clear(): void;
@@ -51,6 +57,7 @@ export function createSessionRegistry(clock: Clock): SessionRegistry {
   const byClient = new Map<string, Session>();
   const byKey = new Map<string, Set<Session>>();
   const sessions = new Set<Session>();
+  const watchers = new Map<string, number>();
 
   const indexKey = (session: Session) => keyOf(session.principal);
 
@@ -72,6 +79,12 @@ export function createSessionRegistry(clock: Clock): SessionRegistry {
     remove(session) {
       if (!sessions.delete(session)) return;
       clearTimeout(session.expiryTimer);
+      for (const bucketId of session.watched) {
+        const n = (watchers.get(bucketId) ?? 1) - 1;
+        if (n <= 0) watchers.delete(bucketId);
+        else watchers.set(bucketId, n);
+      }
+      session.watched.clear();
       // a same-owner takeover already replaced this entry with the new session
       if (byClient.get(session.clientId) === session) byClient.delete(session.clientId);
       const key = indexKey(session);
@@ -82,6 +95,12 @@ export function createSessionRegistry(clock: Clock): SessionRegistry {
       }
     },
     byKey: (keyId) => [...(byKey.get(keyId) ?? [])],
+    watch(session, bucketId) {
+      if (!sessions.has(session) || session.watched.has(bucketId)) return;
+      session.watched.add(bucketId);
+      watchers.set(bucketId, (watchers.get(bucketId) ?? 0) + 1);
+    },
+    hasWatchers: (bucketId) => watchers.has(bucketId),
     byOwner: (ownerId) => [...sessions].filter((s) => ownerOf(s.principal) === ownerId),
     all: () => sessions,
     scheduleExpiry(session, onExpired) {
@@ -104,6 +123,7 @@ export function createSessionRegistry(clock: Clock): SessionRegistry {
     clear() {
       for (const s of sessions) clearTimeout(s.expiryTimer);
       sessions.clear();
+      watchers.clear();
       byClient.clear();
       byKey.clear();
     },

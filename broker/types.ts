@@ -100,8 +100,8 @@ export const defaultBrokerOptions: BrokerOptions = {
   wsPath: '/mqtt',
   allowAnonymous: false,
   maxPayloadBytes: 262_144,
-  publishRatePerKey: 1_000,
-  connectRatePerIp: 50,
+  publishRatePerKey: 5_000,
+  connectRatePerIp: 100,
 };
 
 export interface BrokerPorts {
