@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { DakkioError } from '../../core/errors.ts';
 import { parseCsvBatch, parseNdjsonBatch } from '../../core/ingest/batch-import-parsers.ts';
 import {
+  MAX_READINGS_PER_BATCH,
   postDataBatchBodySchema,
   postDataBatchEnvelopeSchema,
   postDataBodySchema,
@@ -133,6 +134,11 @@ async function importBatch(c: Context<HttpEnv>, deps: HttpDeps, partial: boolean
       body = JSON.parse(await c.req.text());
     } catch (err) {
       throw new DakkioError('invalid_json', `request body is not valid JSON: ${(err as Error).message}`);
+    }
+    // Same answer as the NDJSON and CSV parsers give: the reading cap is a size limit, not a malformed body.
+    const readings = (body as { readings?: unknown } | null)?.readings;
+    if (Array.isArray(readings) && readings.length > MAX_READINGS_PER_BATCH) {
+      throw new DakkioError('payload_too_large', `at most ${MAX_READINGS_PER_BATCH} readings per request`);
     }
     if (!partial) parseWith(postDataBatchBodySchema, body, 'batch');
     const envelope = parseWith(postDataBatchEnvelopeSchema, body, 'batch');
