@@ -96,6 +96,7 @@ describe('topic mapping service', () => {
   it('json payloads with a fixed source id; the oldest matching mapping wins; delete takes effect', async () => {
     const meter = await sources.create(owner, bucketId, { name: 'meter' });
     const first = await svc.create(owner, { filter: 'meter/#', bucketId, dataSource: meter.id, payload: 'json' });
+    env.clock.advance(1);
     await svc.create(owner, { filter: 'meter/+', bucketId, dataSource: '{2}', metric: 'x', payload: 'value' });
     const r = await svc.resolve(owner, 'meter/main');
     expect(r).toMatchObject({ mappingId: first.id, dataSourceId: meter.id, payload: 'json' });
@@ -115,6 +116,18 @@ describe('topic mapping service', () => {
     const r = await svc.resolve(owner, 'j/tank');
     if (!r) throw new Error('expected a mapping');
     expect(svc.toPoints(r, Buffer.from('42'), 7)).toMatchObject([{ metric: 'level', value: 42, ts: 7 }]);
+  });
+
+  it('another node sees new and deleted mappings through the event bus', async () => {
+    const deps = { db: env.db, clock: env.clock, ids: env.ids, events: env.events, readingStore: env.readingStore };
+    const node2 = createTopicMappingService({ ...deps, dataSources: sources });
+    expect(await node2.match(owner, 'n/x')).toBeNull();
+    const m = await svc.create(owner, { filter: 'n/+', bucketId, dataSource: '{2}', metric: 'v', payload: 'value' });
+    expect(env.published).toContainEqual({ type: 'mqtt-topic-mappings.changed', ownerId: owner });
+    expect((await node2.match(owner, 'n/x'))?.mappingId).toBe(m.id);
+    await svc.delete(owner, m.id);
+    expect(await node2.match(owner, 'n/x')).toBeNull();
+    await node2.close();
   });
 
   it('validates: filter, level references, bucket ownership, fixed source existence', async () => {

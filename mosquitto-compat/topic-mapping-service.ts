@@ -3,7 +3,8 @@
  * "Coming from Mosquitto"): filter `home/+/+` with dataSource "{2}", metric "{3}",
  * payload "value" stores `home/livingroom/temperature 22.5` as metric
  * `temperature` of source `livingroom`. Mappings are per owner; each owner's are
- * held in a topic trie, loaded on first use and rebuilt when they change.
+ * held in a topic trie, loaded on first use and rebuilt when they change (on
+ * every node: `mqtt-topic-mappings.changed` on the EventBus).
  */
 import type { Clock } from '../core/clock.ts';
 import type { DataSourceService } from '../core/data-sources/data-source-service.ts';
@@ -60,7 +61,7 @@ export interface TopicMappingService {
   create(ownerId: string, input: CreateTopicMappingInput): Promise<TopicMappingView>;
   get(ownerId: string, id: string): Promise<TopicMappingView>;
   delete(ownerId: string, id: string): Promise<void>;
-  /** The first mapping (oldest) of this owner whose filter matches, or null. In-memory after the first call. */
+  /** The oldest (created_at, then id) mapping of this owner whose filter matches, or null. In-memory after the first call. */
   match(ownerId: string, topic: string): Promise<TopicMappingMatch | null>;
   /**
    * match() plus the data source: looked up by name in the bucket (or by id),
@@ -118,13 +119,16 @@ export function createTopicMappingService(opts: TopicMappingServiceOptions): Top
     events.subscribe('owner.deleted', (e) => {
       tries.delete(e.ownerId);
     }),
+    events.subscribe('mqtt-topic-mappings.changed', (e) => {
+      tries.delete(e.ownerId);
+    }),
   ];
 
   function trieFor(ownerId: string): Promise<TopicTrie<TopicMappingView>> {
     let t = tries.get(ownerId);
     if (!t) {
       t = (async () => {
-        const rows = await db.selectFrom('mqtt_topic_mappings').selectAll().where('owner_id', '=', ownerId).orderBy('id').execute();
+        const rows = await db.selectFrom('mqtt_topic_mappings').selectAll().where('owner_id', '=', ownerId).orderBy('created_at').orderBy('id').execute();
         const trie = createTopicTrie<TopicMappingView>();
         for (const r of rows) trie.add(r.filter, toMappingView(r));
         return trie;
@@ -230,6 +234,7 @@ export function createTopicMappingService(opts: TopicMappingServiceOptions): Top
       };
       await db.insertInto('mqtt_topic_mappings').values(row).execute();
       tries.delete(ownerId);
+      await events.publish({ type: 'mqtt-topic-mappings.changed', ownerId });
       return toMappingView(row);
     },
 
@@ -239,6 +244,7 @@ export function createTopicMappingService(opts: TopicMappingServiceOptions): Top
       await owned(ownerId, id);
       await db.deleteFrom('mqtt_topic_mappings').where('id', '=', id).execute();
       tries.delete(ownerId);
+      await events.publish({ type: 'mqtt-topic-mappings.changed', ownerId });
     },
 
     async match(ownerId, topic) {

@@ -19,7 +19,9 @@ export type DakkioEvent =
   | { type: 'alert-rules.changed'; bucketId: string }
   /** An alert state change, for the broker to publish on dakkio/<bucketId>/alerts. */
   | { type: 'alert.event'; bucketId: string; payload: Record<string, unknown> }
-  | { type: 'mqtt-credential.changed'; credentialId: string; ownerId: string };
+  | { type: 'mqtt-credential.changed'; credentialId: string; ownerId: string }
+  /** An owner's topic mappings (mosquitto-compat) changed: every node rebuilds its lookup. */
+  | { type: 'mqtt-topic-mappings.changed'; ownerId: string };
 
 export type DakkioEventType = DakkioEvent['type'];
 export type EventOf<T extends DakkioEventType> = Extract<DakkioEvent, { type: T }>;
