@@ -6,12 +6,17 @@
  *
  * The staged figure includes every merge into the indexed table (the last one is
  * forced by a read), so it is the sustained rate, not the append rate alone.
+ *
+ * Recorded 2026-11-28 on the shared 2-core dev machine (Node 20, better-sqlite3 12):
+ *   quiet-ish:        naive 50,036 rows/s (300k) | staged 433,708 rows/s sustained (1M), write() alone 940,615
+ *   load average 18:  naive 28,807 rows/s (300k) | staged 202,703 rows/s sustained (1M), write() alone 366,308;
+ *                     10 merges of 100,000 rows, median 182 ms, max 259 ms each (the event loop is blocked meanwhile)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { silentLogger } from '../core/logger.ts';
+import { type Logger, silentLogger } from '../core/logger.ts';
 import type { ReadingPoint } from '../core/readings.ts';
 import { createSqliteReadingStore } from '../core/store/sqlite-readings-store.ts';
 
@@ -54,8 +59,25 @@ async function naive(dir: string, rows: number): Promise<number> {
   return rows / seconds;
 }
 
-async function staged(dir: string, rows: number): Promise<{ rate: number; appendOnly: number }> {
-  const store = await createSqliteReadingStore({ path: join(dir, 'readings.db'), logger: silentLogger });
+/** Collects the store's "merged staged readings" debug lines: each merge blocks the event loop. */
+function mergeTimer(): { logger: Logger; merges: { rows: number; ms: number }[] } {
+  const merges: { rows: number; ms: number }[] = [];
+  const logger: Logger = {
+    ...silentLogger,
+    debug(obj, msg) {
+      if (msg === 'merged staged readings') merges.push(obj as { rows: number; ms: number });
+    },
+    child: () => logger,
+  };
+  return { logger, merges };
+}
+
+async function staged(
+  dir: string,
+  rows: number,
+): Promise<{ rate: number; appendOnly: number; merges: { rows: number; ms: number }[] }> {
+  const timer = mergeTimer();
+  const store = await createSqliteReadingStore({ path: join(dir, 'readings.db'), logger: timer.logger });
   const batches = [];
   for (let i = 0; i < rows; i += TX_ROWS) batches.push(batch(i));
   let writing = 0;
@@ -74,7 +96,7 @@ async function staged(dir: string, rows: number): Promise<{ rate: number; append
   const seconds = (performance.now() - started) / 1000;
   if (counted.total !== rows) throw new Error(`expected ${rows} rows, found ${counted.total}`);
   await store.close();
-  return { rate: rows / seconds, appendOnly: rows / (writing / 1000) };
+  return { rate: rows / seconds, appendOnly: rows / (writing / 1000), merges: timer.merges };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'dakkio-bench-'));
@@ -85,6 +107,10 @@ try {
   console.log(`naive indexed table     : ${Math.round(n).toLocaleString('en-US')} rows/s (${rowsNaive.toLocaleString('en-US')} rows)`);
   console.log(`staging + ordered merge : ${Math.round(s.rate).toLocaleString('en-US')} rows/s sustained incl. merges (${rowsStaged.toLocaleString('en-US')} rows)`);
   console.log(`  of which write() alone: ${Math.round(s.appendOnly).toLocaleString('en-US')} rows/s`);
+  const ms = s.merges.map((m) => m.ms);
+  console.log(
+    `  merges: ${s.merges.length}, rows each ~${s.merges[0]?.rows ?? 0}, ms each: median ${ms.sort((a, b) => a - b)[Math.floor(ms.length / 2)] ?? 0}, max ${ms.at(-1) ?? 0}`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
