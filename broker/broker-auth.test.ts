@@ -1,7 +1,9 @@
 import { createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createManualClock } from '../core/clock.ts';
 import { createBroker } from './create-broker.ts';
 import { ListenError } from './listeners.ts';
+import { KEY_REFRESH_MS } from './session-events.ts';
 import { type BrokerEnv, createBrokerEnv, testBrokerOptions } from './testing/broker-env.ts';
 import { closed, connackCode, connect } from './testing/mqtt-client.ts';
 
@@ -99,6 +101,25 @@ describe('broker authentication', () => {
     const c = await connect(env.mqttUrl, { clientId: 'x', password: t.secret });
     await env.events.publish({ type: 'owner.deleted', ownerId: t.ownerId });
     await closed(c);
+  });
+});
+
+describe('long-lived sessions', () => {
+  it('re-verify their key while publishing, so the key’s lastUsedAt stays current', async () => {
+    const clock = createManualClock();
+    const env = await createBrokerEnv({}, { clock });
+    try {
+      const t = await env.createTenant('a@example.com');
+      const dev = await connect(env.mqttUrl, { clientId: 'long', password: t.secret });
+      const connectedAt = clock.now();
+      expect((await env.keys.get(t.ownerId, t.keyId)).lastUsedAt).toBe(connectedAt);
+      clock.advance(KEY_REFRESH_MS + 1_000);
+      await dev.publishAsync(`dakkio/${t.bucketId}/${t.dataSourceId}/data/x`, '1', { qos: 1 });
+      await expect.poll(async () => (await env.keys.get(t.ownerId, t.keyId)).lastUsedAt).toBe(clock.now());
+      await dev.endAsync();
+    } finally {
+      await env.close();
+    }
   });
 });
 

@@ -14,21 +14,21 @@ import { promisify } from 'node:util';
 import {
   Aedes,
   type AedesPublishPacket,
-  type AuthenticateError,
   type Client,
   type PublishPacket,
   type Subscription,
 } from 'aedes';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
-import { type DevicePrincipal, keyAllows } from '../core/auth/principal.ts';
-import { type ErrorDetail, isDakkioError } from '../core/errors.ts';
+import { keyAllows } from '../core/auth/principal.ts';
+import type { ErrorDetail } from '../core/errors.ts';
 import { COUNTER, createBrokerCounters } from './counters.ts';
-import { ConnackCode, connackForError, errorTopicFor } from './error-mapping.ts';
+import { createAuthenticate } from './authenticate.ts';
+import { errorTopicFor } from './error-mapping.ts';
 import { startListeners } from './listeners.ts';
 import { groupForForwarding } from './live-forwarder.ts';
 import { guardPacketSize, maxRemainingLengthFor } from './packet-size-guard.ts';
 import { createPublishHandler, type PublishOutcome } from './publish-handler.ts';
-import { createSessionRegistry, ownerOf, type Session } from './sessions.ts';
+import { createKeyLifecycle } from './session-events.ts';
+import { createSessionRegistry, type Session } from './sessions.ts';
 import { alertsTopic, bucketOfTopic, dataTopic, parseSubscribeFilter } from './topics.ts';
 import type { Broker, BrokerDeps, BrokerOptions } from './types.ts';
 
@@ -45,25 +45,36 @@ interface RetainedStore {
   storeRetained(packet: PublishPacket): Promise<void>;
 }
 
-const authError = (returnCode: number, message: string): AuthenticateError =>
-  Object.assign(new Error(message), { returnCode }) as AuthenticateError;
-
-function remoteIp(client: Client): string {
-  const conn = client.conn as { remoteAddress?: string };
-  return conn.remoteAddress ?? client.req?.socket.remoteAddress ?? 'unknown';
-}
-
 export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Promise<Broker> {
   const log = deps.logger.child({ component: 'broker' });
   const counters = createBrokerCounters();
   const sessions = createSessionRegistry(deps.clock);
   const sessionOf = new WeakMap<Client, Session>();
   const inflight = new Set<Promise<void>>();
-  const connectLimiter =
-    options.connectRatePerIp > 0
-      ? new RateLimiterMemory({ keyPrefix: 'mqtt-connect', points: options.connectRatePerIp, duration: 1 })
-      : null;
   let closing = false;
+
+  const drop = (session: Session, reason: string) => {
+    if (session.dropped) return;
+    session.dropped = true;
+    counters.inc(COUNTER.sessionsDropped);
+    log.info({ clientId: session.clientId, reason }, 'mqtt session dropped');
+    session.connection.close();
+  };
+  const keyLifecycle = createKeyLifecycle({ deps, sessions, log, drop });
+  const authenticate = createAuthenticate({
+    deps,
+    options,
+    counters,
+    sessions,
+    log,
+    isClosing: () => closing,
+    onSession(client, session) {
+      sessions.add(session);
+      sessionOf.set(client, session);
+      client.conn.once('close', () => sessions.remove(session));
+      sessions.scheduleExpiry(session, (s) => drop(s, 'expired'));
+    },
+  });
 
   const aedes = await Aedes.createBroker({ authenticate, authorizePublish, authorizeSubscribe, authorizeForward });
   aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
@@ -81,80 +92,6 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
     );
   };
   const handlePublish = createPublishHandler({ deps, options, counters, reportError });
-
-  const drop = (session: Session, reason: string) => {
-    if (session.dropped) return;
-    session.dropped = true;
-    counters.inc(COUNTER.sessionsDropped);
-    log.info({ clientId: session.clientId, reason }, 'mqtt session dropped');
-    session.connection.close();
-  };
-
-  function authenticate(
-    client: Client,
-    username: string | undefined,
-    password: Buffer | undefined,
-    done: (err: AuthenticateError | null, ok: boolean | null) => void,
-  ) {
-    const refuse = (code: number, reason: string, message: string) => {
-      counters.refused(reason);
-      done(authError(code, message), null);
-    };
-    void (async () => {
-      if (closing) return refuse(ConnackCode.serverUnavailable, 'shutting_down', 'server shutting down');
-      const ip = remoteIp(client);
-      if (connectLimiter) {
-        try {
-          await connectLimiter.consume(ip);
-        } catch {
-          return refuse(ConnackCode.serverUnavailable, 'rate_limited', 'too many connections from this address');
-        }
-      }
-      const secret = password?.toString('utf8');
-      let principal: DevicePrincipal | null = null;
-      if (!secret) {
-        if (!options.allowAnonymous) return refuse(ConnackCode.badUsernameOrPassword, 'missing', 'a password (API key) is required');
-      } else if (secret.startsWith('dakkio_')) {
-        principal = await deps.verifyApiKey(secret);
-      } else if (deps.authenticateOther) {
-        principal = await deps.authenticateOther(username, secret, client.id);
-        if (!principal) return refuse(ConnackCode.badUsernameOrPassword, 'invalid', 'bad username or password');
-      } else {
-        return refuse(ConnackCode.badUsernameOrPassword, 'invalid', 'the password must be an API key');
-      }
-      if (principal?.kind === 'api-key' && principal.expiresAt !== null && principal.expiresAt <= deps.clock.now()) {
-        return refuse(ConnackCode.notAuthorized, 'expired', 'the API key has expired');
-      }
-      // A live client id under another owner is refused instead of kicking that device;
-      // the same owner reconnecting takes over [MQTT-3.1.4-2].
-      const existing = sessions.byClientId(client.id);
-      if (existing && !existing.dropped && ownerOf(existing.principal) !== ownerOf(principal)) {
-        return refuse(ConnackCode.identifierRejected, 'client_id_in_use', 'client id in use by another account');
-      }
-      if (client.closed || closing) return done(authError(ConnackCode.serverUnavailable, 'connection closed'), null);
-      const session: Session = {
-        clientId: client.id,
-        connection: client,
-        principal,
-        secret: principal?.kind === 'api-key' ? secret : undefined,
-        ip,
-        dropped: false,
-        ackChain: Promise.resolve(),
-        watched: new Set(),
-      };
-      sessions.add(session);
-      sessionOf.set(client, session);
-      client.conn.once('close', () => sessions.remove(session));
-      sessions.scheduleExpiry(session, (s) => drop(s, 'expired'));
-      counters.inc(COUNTER.connectionsAccepted);
-      done(null, true);
-    })().catch((err: unknown) => {
-      const code = connackForError(err);
-      const reason = isDakkioError(err) ? (err.credentialProblem ?? err.code) : 'internal';
-      if (code === ConnackCode.serverUnavailable) log.error({ err }, 'mqtt authentication failed');
-      refuse(code, reason, isDakkioError(err) ? err.message : 'server unavailable');
-    });
-  }
 
   function applyOutcome(session: Session, packet: PublishPacket, outcome: PublishOutcome, cb: (err?: Error | null) => void) {
     if (outcome.action === 'forward') return cb(null);
@@ -181,6 +118,7 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
     // client null = a will left behind by another cluster node: nobody to act for
     if (!session) return cb(new Error('no session'));
     if (session.dropped || closing) return cb(new Error('session closing'));
+    keyLifecycle.refresh(session);
     const previous = session.ackChain;
     const work = handlePublish(session, packet).catch((err: unknown): PublishOutcome => {
       log.error({ err, clientId: session.clientId }, 'mqtt publish failed');
@@ -242,37 +180,8 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
     return packet;
   }
 
-  const reverify = (session: Session) => {
-    if (!session.secret || session.dropped) return drop(session, 'key_changed');
-    deps.verifyApiKey(session.secret).then(
-      (principal) => {
-        session.principal = principal;
-        sessions.scheduleExpiry(session, (s) => drop(s, 'expired'));
-      },
-      (err: unknown) => drop(session, isDakkioError(err) ? (err.credentialProblem ?? err.code) : 'key_changed'),
-    );
-  };
-
   const unsubscribers = [
-    deps.events.subscribe('key.revoked', (e) => {
-      for (const s of sessions.byKey(e.keyId)) {
-        // a rotated-away secret ends alone; sessions on the new secret stay
-        const fp = s.principal?.kind === 'api-key' ? s.principal.secretFingerprint : undefined;
-        if (e.secretFingerprint === undefined || fp === undefined || fp === e.secretFingerprint) drop(s, 'revoked');
-      }
-    }),
-    // after the auth service dropped its cached verification (it subscribed first)
-    deps.events.subscribe('key.changed', (e) => {
-      setImmediate(() => {
-        for (const s of sessions.byKey(e.keyId)) reverify(s);
-      });
-    }),
-    deps.events.subscribe('owner.deleted', (e) => {
-      for (const s of sessions.byOwner(e.ownerId)) drop(s, 'owner_deleted');
-    }),
-    deps.events.subscribe('mqtt-credential.changed', (e) => {
-      for (const s of sessions.byKey(e.credentialId)) drop(s, 'credential_changed');
-    }),
+    ...keyLifecycle.subscribe(),
     deps.events.subscribe('alert.event', (e) => publishAlert(e.bucketId, e.payload)),
     deps.onCommitted((points) => {
       if (aedes.closed) return;

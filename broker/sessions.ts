@@ -19,6 +19,8 @@ export interface Session {
   /** Kept in memory only, to re-verify when the key changes; never logged. */
   readonly secret: string | undefined;
   readonly ip: string;
+  /** clock ms of the last verifyApiKey for this session (refreshes the key's lastUsedAt) */
+  lastVerifiedAt: number;
   /** set once the session is being dropped: its will is not published and its publishes are refused */
   dropped: boolean;
   /** PUBACKs leave in the order the PUBLISHes arrived [MQTT-4.6.0-2] */

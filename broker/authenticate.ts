@@ -1,0 +1,106 @@
+/**
+ * The CONNECT hook: connection rate per IP, API key (or a legacy credential via
+ * authenticateOther), expiry, and the client-id takeover rule. Answers with MQTT
+ * 3.1.1 CONNACK codes from error-mapping.ts.
+ */
+import type { AuthenticateError, Client } from 'aedes';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import type { DevicePrincipal } from '../core/auth/principal.ts';
+import { isDakkioError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import { type BrokerCounters, COUNTER } from './counters.ts';
+import { ConnackCode, connackForError } from './error-mapping.ts';
+import { ownerOf, type Session, type SessionRegistry } from './sessions.ts';
+import type { BrokerDeps, BrokerOptions } from './types.ts';
+
+export type AuthenticateHandler = (
+  client: Client,
+  username: string | undefined,
+  password: Buffer | undefined,
+  done: (err: AuthenticateError | null, ok: boolean | null) => void,
+) => void;
+
+export interface AuthenticateContext {
+  deps: BrokerDeps;
+  options: BrokerOptions;
+  counters: BrokerCounters;
+  sessions: SessionRegistry;
+  log: Logger;
+  isClosing(): boolean;
+  /** The session is accepted: index it, watch its connection, arm its expiry. */
+  onSession(client: Client, session: Session): void;
+}
+
+const authError = (returnCode: number, message: string): AuthenticateError =>
+  Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+
+function remoteIp(client: Client): string {
+  const conn = client.conn as { remoteAddress?: string };
+  return conn.remoteAddress ?? client.req?.socket.remoteAddress ?? 'unknown';
+}
+
+export function createAuthenticate(ctx: AuthenticateContext): AuthenticateHandler {
+  const { deps, options, counters, sessions, log } = ctx;
+  const connectLimiter =
+    options.connectRatePerIp > 0
+      ? new RateLimiterMemory({ keyPrefix: 'mqtt-connect', points: options.connectRatePerIp, duration: 1 })
+      : null;
+
+  return function authenticate(client, username, password, done) {
+    const refuse = (code: number, reason: string, message: string) => {
+      counters.refused(reason);
+      done(authError(code, message), null);
+    };
+    void (async () => {
+      if (ctx.isClosing()) return refuse(ConnackCode.serverUnavailable, 'shutting_down', 'server shutting down');
+      const ip = remoteIp(client);
+      if (connectLimiter) {
+        try {
+          await connectLimiter.consume(ip);
+        } catch {
+          return refuse(ConnackCode.serverUnavailable, 'rate_limited', 'too many connections from this address');
+        }
+      }
+      const secret = password?.toString('utf8');
+      let principal: DevicePrincipal | null = null;
+      if (!secret) {
+        if (!options.allowAnonymous) return refuse(ConnackCode.badUsernameOrPassword, 'missing', 'a password (API key) is required');
+      } else if (secret.startsWith('dakkio_')) {
+        principal = await deps.verifyApiKey(secret);
+      } else if (deps.authenticateOther) {
+        principal = await deps.authenticateOther(username, secret, client.id);
+        if (!principal) return refuse(ConnackCode.badUsernameOrPassword, 'invalid', 'bad username or password');
+      } else {
+        return refuse(ConnackCode.badUsernameOrPassword, 'invalid', 'the password must be an API key');
+      }
+      if (principal?.kind === 'api-key' && principal.expiresAt !== null && principal.expiresAt <= deps.clock.now()) {
+        return refuse(ConnackCode.notAuthorized, 'expired', 'the API key has expired');
+      }
+      // A live client id under another owner is refused instead of kicking that device;
+      // the same owner reconnecting takes over [MQTT-3.1.4-2].
+      const existing = sessions.byClientId(client.id);
+      if (existing && !existing.dropped && ownerOf(existing.principal) !== ownerOf(principal)) {
+        return refuse(ConnackCode.identifierRejected, 'client_id_in_use', 'client id in use by another account');
+      }
+      if (client.closed || ctx.isClosing()) return done(authError(ConnackCode.serverUnavailable, 'connection closed'), null);
+      ctx.onSession(client, {
+        clientId: client.id,
+        connection: client,
+        principal,
+        secret: principal?.kind === 'api-key' ? secret : undefined,
+        ip,
+        lastVerifiedAt: deps.clock.now(),
+        dropped: false,
+        ackChain: Promise.resolve(),
+        watched: new Set(),
+      });
+      counters.inc(COUNTER.connectionsAccepted);
+      done(null, true);
+    })().catch((err: unknown) => {
+      const code = connackForError(err);
+      const reason = isDakkioError(err) ? (err.credentialProblem ?? err.code) : 'internal';
+      if (code === ConnackCode.serverUnavailable) log.error({ err }, 'mqtt authentication failed');
+      refuse(code, reason, isDakkioError(err) ? err.message : 'server unavailable');
+    });
+  };
+}
