@@ -1,0 +1,49 @@
+/** Prints a result table and appends it, dated, to bench/RESULTS.md. */
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { machineInfo } from './machine.ts';
+
+export const RESULTS_PATH = fileURLToPath(new URL('../RESULTS.md', import.meta.url));
+
+export interface Table {
+  title?: string;
+  columns: string[];
+  rows: (string | number)[][];
+}
+
+export function markdownTable(t: Table): string {
+  const lines = [`| ${t.columns.join(' | ')} |`, `|${t.columns.map(() => '---').join('|')}|`];
+  for (const r of t.rows) lines.push(`| ${r.map(String).join(' | ')} |`);
+  return (t.title ? `**${t.title}**\n\n` : '') + lines.join('\n');
+}
+
+export interface Report {
+  bench: string;
+  /** how it was run: options, durations, runs */
+  method: string;
+  tables: Table[];
+  notes?: string[];
+}
+
+export function recordResults(r: Report): void {
+  const m = machineInfo();
+  const when = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const body = [
+    `## ${r.bench} — ${when}`,
+    '',
+    `Machine: ${m.cores} cores, ${m.cpuModel}; Node ${m.node}; commit ${m.commit}.`,
+    '',
+    r.method,
+    '',
+    ...r.tables.flatMap((t) => [markdownTable(t), '']),
+    ...(r.notes?.length ? [...r.notes.map((n) => `- ${n}`), ''] : []),
+  ].join('\n');
+  process.stdout.write(`\n${body}\n`);
+  if (!existsSync(RESULTS_PATH)) {
+    writeFileSync(
+      RESULTS_PATH,
+      '# Benchmark results\n\nAppended by `npm run bench:<name>` (see bench/README.md). Newest at the bottom.\n\n',
+    );
+  }
+  appendFileSync(RESULTS_PATH, `${body}\n`);
+}

@@ -1,0 +1,207 @@
+/**
+ * The servers under test, each in its own process (pinned to the server core when
+ * there is one): dakkio (bin/dakkio.mjs), bare Aedes, bare Hono, Mosquitto.
+ * Every handle's stop() is idempotent and waits for the exit.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pinnedCommand } from './proc.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const live = new Set<ServerProcess>();
+
+export interface ServerProcess {
+  name: string;
+  pid: number;
+  ports: Record<string, number>;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Stops every server still running (for the exit and signal paths). */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...live].map((s) => s.stop()));
+}
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+
+function handle(name: string, child: ChildProcess, ports: Record<string, number>, out: () => string, cleanup?: () => void) {
+  const exited = child.exitCode !== null ? Promise.resolve() : once(child, 'exit').then(() => undefined);
+  const server: ServerProcess = {
+    name,
+    pid: child.pid!,
+    ports,
+    output: out,
+    async stop() {
+      live.delete(server);
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      cleanup?.();
+    },
+  };
+  live.add(server);
+  return server;
+}
+
+/** Spawns a server that prints a JSON line with "listening" and its ports. */
+async function spawnListening(
+  name: string,
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  core: number | undefined,
+  cleanup?: () => void,
+): Promise<ServerProcess> {
+  const [c, a] = pinnedCommand(cmd, args, core);
+  const child = spawn(c, a, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], cwd: root });
+  let out = '';
+  child.stderr!.on('data', (d) => (out = (out + d).slice(-20_000)));
+  const ports = await new Promise<Record<string, number>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${out}`)), 90_000);
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d;
+      out = (out + d).slice(-20_000);
+      const line = buf.split('\n').find((l) => l.includes('"listening"'));
+      if (!line) return;
+      buf = '';
+      clearTimeout(timer);
+      const { msg: _msg, level: _l, time: _t, pid: _p, hostname: _h, ...rest } = JSON.parse(line);
+      resolve(Object.fromEntries(Object.entries(rest).filter(([, v]) => typeof v === 'number')) as Record<string, number>);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${code} before listening:\n${out}`));
+    });
+  });
+  // keep draining its output so a chatty server never blocks on a full pipe
+  child.stdout!.removeAllListeners('data');
+  child.stdout!.on('data', (d) => (out = (out + d).slice(-20_000)));
+  return handle(name, child, ports, () => out, cleanup);
+}
+
+const tsxArgs = (file: string) => ['--import', 'tsx', join(root, file)];
+
+export function startBareAedes(core?: number) {
+  return spawnListening('bare-aedes', process.execPath, tsxArgs('bench/servers/bare-aedes.ts'), {}, core);
+}
+
+export function startBareHono(core?: number) {
+  return spawnListening('bare-hono', process.execPath, tsxArgs('bench/servers/bare-hono.ts'), {}, core);
+}
+
+export interface DakkioOptions {
+  store?: 'sqlite' | 'questdb';
+  questdbUrl?: string;
+  questdbPgUrl?: string;
+  env?: Record<string, string>;
+}
+
+export async function startDakkio(core: number | undefined, o: DakkioOptions = {}): Promise<ServerProcess & { dataDir: string }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'dakkio-bench-'));
+  const env: Record<string, string> = {
+    DAKKIO_HTTP_PORT: '0',
+    DAKKIO_MQTT_PORT: '0',
+    DAKKIO_MQTT_WS_PORT: '0',
+    DAKKIO_HOST: '127.0.0.1',
+    DAKKIO_DATA_DIR: dataDir,
+    DAKKIO_LOG_LEVEL: 'info',
+    DAKKIO_WEBHOOK_ALLOW_PRIVATE: 'true',
+    // the per-key publish and per-IP connect limits would measure the limiter, not the broker
+    DAKKIO_MQTT_PUBLISH_RATE_PER_KEY: '0',
+    DAKKIO_MQTT_CONNECT_RATE_PER_IP: '0',
+    DAKKIO_STORE: o.store ?? 'sqlite',
+    ...(o.questdbUrl ? { DAKKIO_QUESTDB_URL: o.questdbUrl } : {}),
+    ...(o.questdbPgUrl ? { DAKKIO_QUESTDB_PG_URL: o.questdbPgUrl } : {}),
+    ...o.env,
+  };
+  const s = await spawnListening('dakkio', process.execPath, [join(root, 'bin/dakkio.mjs'), 'start'], env, core, () =>
+    rmSync(dataDir, { recursive: true, force: true }),
+  );
+  return Object.assign(s, { dataDir });
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((res) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        res(true);
+      });
+      s.once('error', () => res(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listening on ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export const MOSQUITTO = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
+
+export function mosquittoVersion(): string {
+  try {
+    const r = execFileSync(MOSQUITTO, ['-h'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return /version ([\d.]+)/.exec(r)?.[1] ?? 'unknown';
+  } catch (err) {
+    const text = String((err as { stdout?: string }).stdout ?? '');
+    return /version ([\d.]+)/.exec(text)?.[1] ?? 'unknown';
+  }
+}
+
+/**
+ * A private Mosquitto on a free port (never the system one on 1883), anonymous or
+ * with a password file of the given users (hashed with mosquitto_passwd).
+ */
+export async function startMosquitto(core: number | undefined, users?: { username: string; password: string }[]) {
+  const dir = mkdtempSync(join(tmpdir(), 'mosquitto-bench-'));
+  const port = await freePort();
+  const conf = [`listener ${port} 127.0.0.1`, 'persistence false', 'log_dest none', 'max_queued_messages 1000'];
+  if (users) {
+    const pwFile = join(dir, 'passwd');
+    writeFileSync(pwFile, users.map((u) => `${u.username}:${u.password}`).join('\n') + '\n', { mode: 0o600 });
+    execFileSync('mosquitto_passwd', ['-U', pwFile]);
+    conf.push(`password_file ${pwFile}`, 'allow_anonymous false');
+  } else {
+    conf.push('allow_anonymous true');
+  }
+  writeFileSync(join(dir, 'mosquitto.conf'), `${conf.join('\n')}\n`);
+  const [c, a] = pinnedCommand(MOSQUITTO, ['-c', join(dir, 'mosquitto.conf')], core);
+  const child = spawn(c, a, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const s = handle('mosquitto', child, { mqtt: port }, () => out, () => rmSync(dir, { recursive: true, force: true }));
+  try {
+    await waitForPort(port, 10_000);
+  } catch (err) {
+    await s.stop();
+    throw new Error(`mosquitto did not start: ${(err as Error).message}\n${out}`);
+  }
+  return s;
+}

@@ -1,0 +1,221 @@
+/**
+ * MQTT ingest throughput: bare Aedes, Mosquitto and dakkio (auth on, PUBACK after
+ * commit) under the same lean generator, in one run. See bench/README.md.
+ *
+ *   npm run bench:mqtt-ingest -- [--duration=10] [--runs=3] [--publishers=10,100]
+ *     [--window=20] [--qos=1,0] [--series=100,3000] [--questdb] [--sustained]
+ */
+import { benchArgs, numList } from './lib/args.ts';
+import { type DakkioFixture, setupDakkio } from './lib/dakkio-setup.ts';
+import { type LoadResult, runMqttLoad } from './lib/mqtt-load.ts';
+import { cpuMeter, pinGenerator } from './lib/proc.ts';
+import { type BenchQuestDb, startBenchQuestDb } from './lib/questdb.ts';
+import { recordResults } from './lib/results.ts';
+import { type ServerProcess, mosquittoVersion, startBareAedes, startDakkio, startMosquitto, stopAll } from './lib/servers.ts';
+import { fmt, median, percentile, ratio, summarize } from './lib/stats.ts';
+
+const args = benchArgs({
+  duration: { type: 'string', default: '10' },
+  runs: { type: 'string', default: '3' },
+  publishers: { type: 'string', default: '10,100' },
+  window: { type: 'string', default: '20' },
+  qos: { type: 'string', default: '1,0' },
+  series: { type: 'string', default: '100,3000' },
+  questdb: { type: 'boolean', default: false },
+  sustained: { type: 'boolean', default: false },
+});
+const sustained = args.sustained;
+const durationMs = Number(sustained ? '60' : args.duration) * 1000;
+const runs = sustained ? 1 : Number(args.runs);
+const window = Number(args.window);
+const publisherCounts = sustained ? [100] : numList(args.publishers);
+const qosList = (sustained ? [1] : numList(args.qos)) as (0 | 1)[];
+const seriesList = sustained ? [3000] : numList(args.series);
+const maxSeries = Math.max(...seriesList);
+
+const pin = pinGenerator();
+const core = pin?.serverCore;
+
+interface Row {
+  target: string;
+  series: number;
+  publishers: number;
+  qos: 0 | 1;
+  results: LoadResult[];
+  serverCpu: number[];
+  genCpu: number[];
+  stored?: { perSecond: number[]; verified: boolean[] };
+}
+const rows: Row[] = [];
+
+/** Topics of the generator: dakkio's data topics, or the same shape for the baselines. */
+function topicsFor(series: number, publishers: number, fixture?: DakkioFixture) {
+  const topic = (s: number) =>
+    fixture ? `dakkio/${fixture.bucketId}/${fixture.sourceIds[s]}/data` : `dakkio/bench/s${String(s).padStart(5, '0')}/data`;
+  return (p: number) => {
+    const out: string[] = [];
+    for (let s = p % series; s < series; s += publishers) out.push(topic(s));
+    return out.length ? out : [topic(p % series)];
+  };
+}
+
+async function waitStable(count: () => Promise<number>): Promise<number> {
+  let last = await count();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = await count();
+    if (now === last) return now;
+    last = now;
+  }
+}
+
+async function measure(
+  target: string,
+  server: ServerProcess,
+  extraPids: number[],
+  series: number,
+  publishers: number,
+  qos: 0 | 1,
+  fixture?: DakkioFixture,
+) {
+  const row: Row = { target, series, publishers, qos, results: [], serverCpu: [], genCpu: [] };
+  if (fixture) row.stored = { perSecond: [], verified: [] };
+  for (let r = 0; r < runs; r++) {
+    const before = fixture ? await fixture.countReadings() : 0;
+    const meter = cpuMeter([
+      { name: 'server', pid: server.pid },
+      ...extraPids.map((pid, i) => ({ name: `extra${i}`, pid })),
+      { name: 'gen', pid: 'self' as const },
+    ]);
+    const res = await runMqttLoad({
+      port: server.ports.mqtt!,
+      publishers,
+      window,
+      qos,
+      durationMs,
+      topicsFor: topicsFor(series, publishers, fixture),
+      username: fixture ? 'bench-device' : undefined,
+      password: fixture ? () => fixture.apiKey : undefined,
+    });
+    const cpu = meter.stop();
+    const serverCores = Object.entries(cpu)
+      .filter(([k]) => k !== 'gen')
+      .reduce((a, [, v]) => a + v.cores, 0);
+    row.results.push(res);
+    row.serverCpu.push(serverCores);
+    row.genCpu.push(cpu.gen!.cores);
+    let note = '';
+    if (fixture && row.stored) {
+      const after = await waitStable(() => fixture.countReadings());
+      const stored = after - before;
+      row.stored.perSecond.push((stored * res.perSecond) / Math.max(1, res.totalAcked));
+      const ok = qos === 1 ? stored === res.totalAcked : stored <= res.totalAcked;
+      row.stored.verified.push(ok);
+      note = ` stored=${stored} acked=${res.totalAcked}${ok ? '' : ' MISMATCH'}`;
+    }
+    process.stderr.write(
+      `${target} series=${series} pubs=${publishers} qos=${qos} run ${r + 1}/${runs}: ${Math.round(res.perSecond)}/s ` +
+        `p50=${percentile(res.latencies, 50).toFixed(1)}ms p99=${percentile(res.latencies, 99).toFixed(1)}ms ` +
+        `server=${serverCores.toFixed(2)} gen=${cpu.gen!.cores.toFixed(2)} cores dropped=${res.dropped}${note}\n`,
+    );
+    if (sustained) process.stderr.write(`  per second: ${res.timeline.join(' ')}\n`);
+  }
+  rows.push(row);
+}
+
+async function baseline(name: string, start: () => Promise<ServerProcess>) {
+  const server = await start();
+  try {
+    for (const publishers of publisherCounts)
+      for (const qos of qosList) await measure(name, server, [], Math.min(...seriesList), publishers, qos);
+  } finally {
+    await server.stop();
+  }
+}
+
+async function dakkioTarget(store: 'sqlite' | 'questdb') {
+  let qdb: BenchQuestDb | undefined;
+  if (store === 'questdb') qdb = await startBenchQuestDb(core);
+  try {
+    const server = await startDakkio(core, {
+      store,
+      ...(qdb ? { questdbUrl: qdb.server.httpUrl, questdbPgUrl: qdb.server.pgUrl } : {}),
+    });
+    try {
+      const fixture = await setupDakkio(`http://127.0.0.1:${server.ports.http}`, maxSeries);
+      for (const series of seriesList)
+        for (const publishers of publisherCounts)
+          for (const qos of qosList)
+            await measure(`dakkio ${store}`, server, qdb?.pid ? [qdb.pid] : [], series, publishers, qos, fixture);
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await qdb?.dispose();
+  }
+}
+
+try {
+  if (!sustained) {
+    await baseline('bare Aedes', () => startBareAedes(core));
+    await baseline(`Mosquitto ${mosquittoVersion()}`, () => startMosquitto(core));
+  }
+  await dakkioTarget('sqlite');
+  if (args.questdb) await dakkioTarget('questdb');
+} finally {
+  await stopAll();
+}
+
+const ref = (name: string, r: Row) =>
+  rows.find((b) => b.target.startsWith(name) && b.publishers === r.publishers && b.qos === r.qos);
+const rate = (r: Row) => summarize(r.results.map((x) => x.perSecond));
+const table = {
+  columns: [
+    'target',
+    'series',
+    'pubs × window',
+    'QoS',
+    'msg/s median (min–max)',
+    '× bare Aedes',
+    '× Mosquitto',
+    'latency p50 / p99 ms',
+    'stored/s (rows verified)',
+    'server CPU (cores)',
+    'generator CPU (cores)',
+  ],
+  rows: rows.map((r) => {
+    const s = rate(r);
+    const aedes = ref('bare Aedes', r);
+    const mosq = ref('Mosquitto', r);
+    return [
+      r.target,
+      r.series,
+      `${r.publishers} × ${window}`,
+      r.qos,
+      fmt(s, 0),
+      aedes ? ratio(s.median, rate(aedes).median) : '—',
+      mosq ? ratio(s.median, rate(mosq).median) : '—',
+      `${median(r.results.map((x) => percentile(x.latencies, 50))).toFixed(1)} / ${median(r.results.map((x) => percentile(x.latencies, 99))).toFixed(1)}`,
+      r.stored ? `${fmt(summarize(r.stored.perSecond), 0)} (${r.stored.verified.every(Boolean) ? 'yes' : 'NO'})` : '—',
+      median(r.serverCpu).toFixed(2),
+      median(r.genCpu).toFixed(2),
+    ];
+  }),
+};
+const notes = [
+  'QoS 1: PUBACKs/s; the PUBACK latency is measured at the maximum rate the window allows (not at half of it).',
+  `QoS 0: messages/s confirmed by a PINGREQ after every burst of ${window} (brokers process a client's packets in order).`,
+  'Baselines use the smallest series count only (no subscribers: a broker without storage does not care how many topics there are).',
+  'dakkio runs with DAKKIO_MQTT_PUBLISH_RATE_PER_KEY=0 and one API key for all publishers; "stored/s" counts rows through GET /api/buckets/:id/stats before and after each run (verified = stored rows equal the PUBACKs for QoS 1).',
+  'Server CPU includes QuestDB\'s JVM for the QuestDB rows. Servers pinned to core 0, generator to core 1 (taskset).',
+];
+if (sustained) {
+  for (const r of rows) notes.push(`${r.target} per-second PUBACKs over 60 s: ${r.results[0]!.timeline.join(' ')}`);
+  notes.push('Sustained run starts on an empty table (not the 10-million-reading table the target asks for).');
+}
+recordResults({
+  bench: sustained ? 'bench:mqtt-ingest --sustained' : 'bench:mqtt-ingest',
+  method: `${runs} run(s) of ${durationMs / 1000} s per row, window ${window} in flight per publisher, payload \`{"values":{"temperature":21.5},"timestamp":<ms>}\` (one reading per message, unique timestamps).`,
+  tables: [table],
+  notes,
+});
