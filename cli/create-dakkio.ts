@@ -206,6 +206,12 @@ export async function createDakkio(
       intervalMs: 60 * 60 * 1000,
     });
     closers.push({ name: 'retention', close: () => retention.close() });
+    // Expired refresh tokens and revoked-jti entries are dead weight once past their expiry.
+    const pruneTimer = setInterval(() => {
+      tokens.pruneExpired().catch((err: unknown) => rootLogger.warn({ err }, 'token prune failed'));
+    }, 60 * 60 * 1000);
+    pruneTimer.unref();
+    closers.push({ name: 'token-prune', close: () => clearInterval(pruneTimer) });
 
     const tls =
       config.tlsCert && config.tlsKey
