@@ -41,6 +41,15 @@ export function createHttpApp(deps: HttpDeps, extraRoutes: RouteGroup[] = []): O
       maxAge: 600,
     }),
   );
+  // Hono's onError only sees Error instances; a library rejecting with a plain value (rate-limiter-flexible
+  // does) would escape as a bodiless 500. Wrapped here, inside the header middlewares, so the answer keeps them.
+  app.use('*', async (_c, next) => {
+    try {
+      await next();
+    } catch (err) {
+      throw err instanceof Error ? err : new Error('non-Error value thrown', { cause: err });
+    }
+  });
   app.use('*', clientIp);
   app.use('*', refuseMisplacedApiKeys);
 
