@@ -21,19 +21,20 @@ export interface CredentialVerifierOptions {
   ttlMs?: number;
   max?: number;
   /** the slow check; default verifyAnyHash */
-  verifyHash?: (password: string, storedHash: string) => Promise<boolean>;
+  verifyHash?: (password: string | Buffer, storedHash: string) => Promise<boolean>;
 }
 
 export interface CredentialVerifier {
   /** `key` identifies the credential (its id); `storedHash` is what the database holds now. */
-  verify(key: string, storedHash: string, password: string): Promise<boolean>;
+  verify(key: string, storedHash: string, password: string | Buffer): Promise<boolean>;
   forget(key: string): void;
   clear(): void;
 }
 
 /** A stored hash is ours ($scrypt$, core/auth/passwords.ts) or Mosquitto's ($7$, $6$, $argon2id$). */
-export function verifyAnyHash(password: string, storedHash: string): Promise<boolean> {
-  return storedHash.startsWith('$scrypt$') ? verifyPassword(password, storedHash) : verifyMosquittoHash(password, storedHash);
+export function verifyAnyHash(password: string | Buffer, storedHash: string): Promise<boolean> {
+  if (!storedHash.startsWith('$scrypt$')) return verifyMosquittoHash(password, storedHash);
+  return verifyPassword(typeof password === 'string' ? password : password.toString('utf8'), storedHash);
 }
 
 export function createCredentialVerifier(opts: CredentialVerifierOptions = {}): CredentialVerifier {
@@ -44,7 +45,8 @@ export function createCredentialVerifier(opts: CredentialVerifierOptions = {}): 
   });
   const inflight = new Map<string, Promise<boolean>>();
   const slowVerify = opts.verifyHash ?? verifyAnyHash;
-  const digestOf = (password: string) => createHmac('sha256', hmacKey).update(password, 'utf8').digest();
+  const digestOf = (password: string | Buffer) =>
+    createHmac('sha256', hmacKey).update(typeof password === 'string' ? Buffer.from(password, 'utf8') : password).digest();
 
   return {
     async verify(key, storedHash, password) {

@@ -55,6 +55,8 @@ describe('MQTT credential service', () => {
     const cred = await svc.create(owner, { username: 'old', passwordHash });
     expect(cred.passwordFormat).toBe('mosquitto-pbkdf2');
     expect((await svc.authenticate('old', 'legacy', 'c'))?.credentialId).toBe(cred.id);
+    expect((await svc.authenticate('old', Buffer.from('legacy'), 'c'))?.credentialId).toBe(cred.id);
+    expect(await svc.authenticate('old', Buffer.from([0xff, 0xfe]), 'c')).toBeNull();
     expect(await codeOf(svc.create(owner, { username: 'bad', passwordHash: '$7$1$abc$def' }))).toBe('validation_failed');
   });
 

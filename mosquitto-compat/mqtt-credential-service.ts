@@ -59,9 +59,10 @@ export interface MqttCredentialService {
   /**
    * CONNECT check: null for an unknown username or a wrong password (the broker
    * answers 0x04). Unknown usernames cost a hash verification too. Successful
-   * verifications are cached (see credential-verifier.ts). `clientId` is only logged.
+   * verifications are cached (see credential-verifier.ts). The CONNECT password may
+   * be passed as the raw Buffer. `clientId` is only logged.
    */
-  authenticate(username: string, password: string, clientId: string): Promise<MqttCredentialPrincipal | null>;
+  authenticate(username: string, password: string | Buffer, clientId: string): Promise<MqttCredentialPrincipal | null>;
   close(): Promise<void>;
 }
 

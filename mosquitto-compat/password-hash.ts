@@ -77,8 +77,8 @@ export function parseMosquittoHash(stored: string): ParseHashResult {
 
 export const isMosquittoHash = (stored: string): boolean => parseMosquittoHash(stored).ok;
 
-async function verifyParsed(password: string, h: MosquittoHash): Promise<boolean> {
-  const pw = Buffer.from(password, 'utf8');
+async function verifyParsed(password: string | Buffer, h: MosquittoHash): Promise<boolean> {
+  const pw = typeof password === 'string' ? Buffer.from(password, 'utf8') : password;
   if (h.kind === 'argon2id') {
     try {
       return await argon2Verify(h.encoded, pw);
@@ -96,9 +96,10 @@ async function verifyParsed(password: string, h: MosquittoHash): Promise<boolean
 /**
  * Does `password` match a Mosquitto hash? Constant time in the comparison
  * (timingSafeEqual; argon2 verifies in constant time itself). A malformed stored
- * hash is simply `false`.
+ * hash is simply `false`. A Buffer password is compared byte for byte, as Mosquitto
+ * does with the CONNECT password (which need not be UTF-8).
  */
-export async function verifyMosquittoHash(password: string, stored: string): Promise<boolean> {
+export async function verifyMosquittoHash(password: string | Buffer, stored: string): Promise<boolean> {
   const parsed = parseMosquittoHash(stored);
   if (!parsed.ok) return false;
   return verifyParsed(password, parsed.value);
