@@ -21,21 +21,35 @@ describe('HTTP analytics', () => {
   beforeAll(async () => {
     d = await startTestDakkio();
     api = createApiClient(d.baseUrl);
-    const token = (await api('POST', '/api/auth/register', { body: { email: 'stats@example.com', password: 'correct horse battery' } })).body.token;
+    const token = (
+      await api('POST', '/api/auth/register', {
+        body: { email: 'stats@example.com', password: 'correct horse battery' },
+      })
+    ).body.token;
     const bucketId = (await api('POST', '/api/buckets', { token, body: { name: 'b' } })).body.id;
     await api('POST', '/api/buckets', { token, body: { name: 'empty' } });
     const s1 = (await api('POST', `/api/buckets/${bucketId}/data-sources`, { token, body: { name: 's1' } })).body.id;
     const s2 = (await api('POST', `/api/buckets/${bucketId}/data-sources`, { token, body: { name: 's2' } })).body.id;
-    const apiKey = (await api('POST', '/api/keys', { token, body: { name: 'k', permissions: ['read', 'write'] } })).body.secret;
+    const apiKey = (await api('POST', '/api/keys', { token, body: { name: 'k', permissions: ['read', 'write'] } })).body
+      .secret;
     await api('POST', '/api/keys', { token, body: { name: 'k2', permissions: ['read'] } });
     a = { token, apiKey, bucketId, s1, s2 };
 
     // The other tenant has data too, which must not show up in a's numbers.
-    otherToken = (await api('POST', '/api/auth/register', { body: { email: 'noise@example.com', password: 'correct horse battery' } })).body.token;
+    otherToken = (
+      await api('POST', '/api/auth/register', {
+        body: { email: 'noise@example.com', password: 'correct horse battery' },
+      })
+    ).body.token;
     const ob = (await api('POST', '/api/buckets', { token: otherToken, body: { name: 'o' } })).body.id;
-    const os = (await api('POST', `/api/buckets/${ob}/data-sources`, { token: otherToken, body: { name: 'o' } })).body.id;
-    const ok = (await api('POST', '/api/keys', { token: otherToken, body: { name: 'o', permissions: ['write'] } })).body.secret;
-    const put = await api('POST', '/api/data', { apiKey: ok, body: { bucketId: ob, dataSourceId: os, values: { x: 1, y: 2, z: 3 }, timestamp: recent } });
+    const os = (await api('POST', `/api/buckets/${ob}/data-sources`, { token: otherToken, body: { name: 'o' } })).body
+      .id;
+    const ok = (await api('POST', '/api/keys', { token: otherToken, body: { name: 'o', permissions: ['write'] } })).body
+      .secret;
+    const put = await api('POST', '/api/data', {
+      apiKey: ok,
+      body: { bucketId: ob, dataSourceId: os, values: { x: 1, y: 2, z: 3 }, timestamp: recent },
+    });
     expect(put.status).toBe(201);
 
     const readings = [
@@ -72,7 +86,9 @@ describe('HTTP analytics', () => {
     expect(r.body.readings).toBe(4);
     expect(r.body.firstAt).toBe(new Date(old).toISOString());
     expect(r.body.lastAt).toBe(new Date(recent).toISOString());
-    const perSource = Object.fromEntries(r.body.perDataSource.map((s: { dataSourceId: string; readings: number }) => [s.dataSourceId, s.readings]));
+    const perSource = Object.fromEntries(
+      r.body.perDataSource.map((s: { dataSourceId: string; readings: number }) => [s.dataSourceId, s.readings]),
+    );
     expect(perSource).toEqual({ [a.s1]: 3, [a.s2]: 1 });
     const s1 = r.body.perDataSource.find((s: { dataSourceId: string }) => s.dataSourceId === a.s1);
     expect(s1).toMatchObject({ firstAt: new Date(old).toISOString(), lastAt: new Date(recent).toISOString() });
@@ -91,8 +107,16 @@ describe('HTTP analytics', () => {
 
   it('deleting a bucket takes its readings out of the overview', async () => {
     const bucketId = (await api('POST', '/api/buckets', { token: a.token, body: { name: 'gone' } })).body.id;
-    const src = (await api('POST', `/api/buckets/${bucketId}/data-sources`, { token: a.token, body: { name: 's' } })).body.id;
-    expect((await api('POST', '/api/data', { apiKey: a.apiKey, body: { bucketId, dataSourceId: src, values: { v: 1 }, timestamp: recent } })).status).toBe(201);
+    const src = (await api('POST', `/api/buckets/${bucketId}/data-sources`, { token: a.token, body: { name: 's' } }))
+      .body.id;
+    expect(
+      (
+        await api('POST', '/api/data', {
+          apiKey: a.apiKey,
+          body: { bucketId, dataSourceId: src, values: { v: 1 }, timestamp: recent },
+        })
+      ).status,
+    ).toBe(201);
     const before = await api('GET', '/api/analytics/overview', { token: a.token });
     expect(before.body.readings.total).toBe(5);
     expect((await api('DELETE', `/api/buckets/${bucketId}`, { token: a.token })).status).toBe(204);

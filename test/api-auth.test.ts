@@ -84,10 +84,20 @@ describe('HTTP auth: tokens and sessions', () => {
     await expect401('/api/auth/me', `${h}.${p}.${flipped}`);
     // A payload rewritten to another subject keeps the old signature: refused.
     const other = await signUp();
-    const otherPayload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), sub: other.userId })).toString('base64url');
+    const otherPayload = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), sub: other.userId }),
+    ).toString('base64url');
     await expect401('/api/auth/me', `${h}.${otherPayload}.${s}`);
     await expect401('/api/auth/me', 'not-a-jwt');
-    const wrongSecret = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(u.userId).setJti('x').setIssuedAt().setExpirationTime('1h').setIssuer('dakkio').setAudience('dakkio-api').sign(new TextEncoder().encode('x'.repeat(40)));
+    const wrongSecret = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(u.userId)
+      .setJti('x')
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .setIssuer('dakkio')
+      .setAudience('dakkio-api')
+      .sign(new TextEncoder().encode('x'.repeat(40)));
     await expect401('/api/auth/me', wrongSecret);
     const missing = await api('GET', '/api/auth/me');
     expect(missing.status).toBe(401);
@@ -98,20 +108,32 @@ describe('HTTP auth: tokens and sessions', () => {
     const u = await signUp();
     const [, p] = u.token.split('.') as [string, string];
     const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
-    expect(claims).toMatchObject({ sub: u.userId, iss: expect.any(String), aud: expect.anything(), jti: expect.any(String) });
+    expect(claims).toMatchObject({
+      sub: u.userId,
+      iss: expect.any(String),
+      aud: expect.anything(),
+      jti: expect.any(String),
+    });
     expect(claims.exp - claims.iat).toBe(86_400);
     clock.advance(86_399_000);
     expect((await api('GET', '/api/auth/me', { token: u.token })).status).toBe(200);
     clock.advance(2_000);
     await expect401('/api/auth/me', u.token);
-    await expect401('/api/auth/me', await forge(u.userId, (j) => j.setExpirationTime(Math.floor(clock.now() / 1000) - 1)));
+    await expect401(
+      '/api/auth/me',
+      await forge(u.userId, (j) => j.setExpirationTime(Math.floor(clock.now() / 1000) - 1)),
+    );
   });
 
   it('rotates refresh tokens; a reused one is 401 and kills the family', async () => {
     const u = await signUp();
     const r1 = await api('POST', '/api/auth/refresh', { body: { refreshToken: u.refreshToken } });
     expect(r1.status).toBe(200);
-    expect(r1.body).toMatchObject({ token: expect.any(String), refreshToken: expect.any(String), expiresAt: expect.any(String) });
+    expect(r1.body).toMatchObject({
+      token: expect.any(String),
+      refreshToken: expect.any(String),
+      expiresAt: expect.any(String),
+    });
     expect(r1.body.refreshToken).not.toBe(u.refreshToken);
     expect((await api('GET', '/api/auth/me', { token: r1.body.token })).status).toBe(200);
 
@@ -145,7 +167,10 @@ describe('HTTP auth: tokens and sessions', () => {
   it('a password change ends every other session of the user', async () => {
     const u = await signUp();
     const other = await login(u.email);
-    const r = await api('PATCH', '/api/auth/me', { token: u.token, body: { password: { current: PASSWORD, new: 'a brand new password' } } });
+    const r = await api('PATCH', '/api/auth/me', {
+      token: u.token,
+      body: { password: { current: PASSWORD, new: 'a brand new password' } },
+    });
     expect(r.status).toBe(200);
     expect(r.body.user.id).toBe(u.userId);
     expect(JSON.stringify(r.body)).not.toMatch(/hash|scrypt/i);
@@ -154,12 +179,17 @@ describe('HTTP auth: tokens and sessions', () => {
     expect(refresh.status).toBe(401);
     expect((await api('GET', '/api/auth/me', { token: u.token })).status).toBe(200);
     expect((await api('POST', '/api/auth/login', { body: { email: u.email, password: PASSWORD } })).status).toBe(401);
-    expect((await api('POST', '/api/auth/login', { body: { email: u.email, password: 'a brand new password' } })).status).toBe(200);
+    expect(
+      (await api('POST', '/api/auth/login', { body: { email: u.email, password: 'a brand new password' } })).status,
+    ).toBe(200);
   });
 
   it('a wrong current password changes nothing', async () => {
     const u = await signUp();
-    const r = await api('PATCH', '/api/auth/me', { token: u.token, body: { password: { current: 'wrong password', new: 'another password' } } });
+    const r = await api('PATCH', '/api/auth/me', {
+      token: u.token,
+      body: { password: { current: 'wrong password', new: 'another password' } },
+    });
     expect(r.status).toBe(403);
     expect(r.body.error.code).toBe('forbidden');
     expect((await api('POST', '/api/auth/login', { body: { email: u.email, password: PASSWORD } })).status).toBe(200);
@@ -169,11 +199,17 @@ describe('HTTP auth: tokens and sessions', () => {
     const u = await signUp();
     const bucket = await api('POST', '/api/buckets', { token: u.token, body: { name: 'doomed' } });
     expect(bucket.status).toBe(201);
-    const source = await api('POST', `/api/buckets/${bucket.body.id}/data-sources`, { token: u.token, body: { name: 's' } });
+    const source = await api('POST', `/api/buckets/${bucket.body.id}/data-sources`, {
+      token: u.token,
+      body: { name: 's' },
+    });
     const k = await api('POST', '/api/keys', { token: u.token, body: { name: 'k', permissions: ['read', 'write'] } });
     expect(k.status).toBe(201);
     const apiKey = k.body.secret as string;
-    const put = await api('POST', '/api/data', { apiKey, body: { bucketId: bucket.body.id, dataSourceId: source.body.id, values: { t: 1 } } });
+    const put = await api('POST', '/api/data', {
+      apiKey,
+      body: { bucketId: bucket.body.id, dataSourceId: source.body.id, values: { t: 1 } },
+    });
     expect(put.status).toBe(201);
 
     const wrong = await api('DELETE', '/api/auth/me', { token: u.token, body: { password: 'not my password' } });

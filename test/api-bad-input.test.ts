@@ -23,10 +23,13 @@ describe('HTTP bad input', () => {
   beforeAll(async () => {
     d = await startTestDakkio();
     api = createApiClient(d.baseUrl);
-    token = (await api('POST', '/api/auth/register', { body: { email: 'bad@example.com', password: 'correct horse battery' } })).body.token;
+    token = (
+      await api('POST', '/api/auth/register', { body: { email: 'bad@example.com', password: 'correct horse battery' } })
+    ).body.token;
     bucketId = (await api('POST', '/api/buckets', { token, body: { name: 'b' } })).body.id;
     sourceId = (await api('POST', `/api/buckets/${bucketId}/data-sources`, { token, body: { name: 's' } })).body.id;
-    apiKey = (await api('POST', '/api/keys', { token, body: { name: 'k', permissions: ['read', 'write'] } })).body.secret;
+    apiKey = (await api('POST', '/api/keys', { token, body: { name: 'k', permissions: ['read', 'write'] } })).body
+      .secret;
   });
   afterAll(async () => d?.destroy());
 
@@ -49,26 +52,75 @@ describe('HTTP bad input', () => {
     api('POST', '/api/data', { apiKey, body: { bucketId, dataSourceId: sourceId, values, timestamp } });
 
   it('invalid JSON is 400 invalid_json on management and data routes', async () => {
-    expectError(await api('POST', '/api/buckets', { token, rawBody: '{"name": "x",', contentType: 'application/json' }), 400, 'invalid_json', 'buckets');
-    expectError(await api('POST', '/api/data', { apiKey, rawBody: '{values: 1}', contentType: 'application/json' }), 400, 'invalid_json', 'data');
-    expectError(await api('POST', '/api/auth/login', { rawBody: 'nope', contentType: 'application/json' }), 400, 'invalid_json', 'login');
-    expectError(await api('POST', '/api/data/batch', { apiKey, rawBody: '[', contentType: 'application/json' }), 400, 'invalid_json', 'batch');
-    expectError(await api('POST', '/api/buckets', { token, rawBody: '', contentType: 'application/json' }), 400, 'invalid_json', 'empty');
+    expectError(
+      await api('POST', '/api/buckets', { token, rawBody: '{"name": "x",', contentType: 'application/json' }),
+      400,
+      'invalid_json',
+      'buckets',
+    );
+    expectError(
+      await api('POST', '/api/data', { apiKey, rawBody: '{values: 1}', contentType: 'application/json' }),
+      400,
+      'invalid_json',
+      'data',
+    );
+    expectError(
+      await api('POST', '/api/auth/login', { rawBody: 'nope', contentType: 'application/json' }),
+      400,
+      'invalid_json',
+      'login',
+    );
+    expectError(
+      await api('POST', '/api/data/batch', { apiKey, rawBody: '[', contentType: 'application/json' }),
+      400,
+      'invalid_json',
+      'batch',
+    );
+    expectError(
+      await api('POST', '/api/buckets', { token, rawBody: '', contentType: 'application/json' }),
+      400,
+      'invalid_json',
+      'empty',
+    );
   });
 
   it('wrong types are 400 validation_failed with details naming the field', async () => {
     expectValidation(await api('POST', '/api/buckets', { token, body: { name: 42 } }), 'bucket name', 'name');
-    expectValidation(await api('POST', '/api/buckets', { token, body: { name: 'x', retentionDays: 'forever' } }), 'retention', 'retentionDays');
+    expectValidation(
+      await api('POST', '/api/buckets', { token, body: { name: 'x', retentionDays: 'forever' } }),
+      'retention',
+      'retentionDays',
+    );
     expectValidation(await api('POST', '/api/buckets', { token, body: [] }), 'array body');
-    expectValidation(await api('POST', '/api/auth/register', { body: { email: 'not-an-email', password: 'correct horse battery' } }), 'email', 'email');
-    expectValidation(await api('POST', '/api/auth/register', { body: { email: 'short@example.com', password: 'short' } }), 'password', 'password');
-    expectValidation(await api('POST', '/api/keys', { token, body: { name: 'k', permissions: ['admin'] } }), 'permission', 'permissions');
-    expectValidation(await api('POST', '/api/keys', { token, body: { name: 'k', permissions: ['read'], bucketIds: ['../etc'] } }), 'bucket id', 'bucketIds');
+    expectValidation(
+      await api('POST', '/api/auth/register', { body: { email: 'not-an-email', password: 'correct horse battery' } }),
+      'email',
+      'email',
+    );
+    expectValidation(
+      await api('POST', '/api/auth/register', { body: { email: 'short@example.com', password: 'short' } }),
+      'password',
+      'password',
+    );
+    expectValidation(
+      await api('POST', '/api/keys', { token, body: { name: 'k', permissions: ['admin'] } }),
+      'permission',
+      'permissions',
+    );
+    expectValidation(
+      await api('POST', '/api/keys', { token, body: { name: 'k', permissions: ['read'], bucketIds: ['../etc'] } }),
+      'bucket id',
+      'bucketIds',
+    );
     expectValidation(await send({ t: { nested: 1 } }), 'object value', 'values');
     expectValidation(await send({ t: null }), 'null value', 'values');
     expectValidation(await send('22.5'), 'values as string', 'values');
     expectValidation(await send({}), 'no values', 'values');
-    expectValidation(await api('POST', '/api/data', { apiKey, body: { bucketId, values: { t: 1 } } }), 'missing source', 'dataSourceId');
+    expectValidation(
+      await api('POST', '/api/data', { apiKey, body: { bucketId, values: { t: 1 } } }),
+      'missing source',
+      'dataSourceId',
+    );
   });
 
   it('invalid metric names are refused', async () => {
@@ -76,7 +128,7 @@ describe('HTTP bad input', () => {
     expectValidation(await send({ 'temp/room': 1 }), 'slash');
     expectValidation(await send({ [`m${'x'.repeat(64)}`]: 1 }), '65 chars');
     expectValidation(await send({ '': 1 }), 'empty');
-    expectValidation(await send({ 'température': 1 }), 'non-ascii');
+    expectValidation(await send({ température: 1 }), 'non-ascii');
     expect((await send({ 'ok_name.v-1:x': 1 })).status).toBe(201);
   });
 
@@ -91,7 +143,16 @@ describe('HTTP bad input', () => {
   });
 
   it('bad timestamps are refused', async () => {
-    for (const ts of ['yesterday', '2026-11-28', '2026-11-28T10:00:00', '2026-13-01T00:00:00Z', -1, 253_402_300_800_000, true, {}]) {
+    for (const ts of [
+      'yesterday',
+      '2026-11-28',
+      '2026-11-28T10:00:00',
+      '2026-13-01T00:00:00Z',
+      -1,
+      253_402_300_800_000,
+      true,
+      {},
+    ]) {
       expectValidation(await send({ t: 1 }, ts), `timestamp ${JSON.stringify(ts)}`, 'timestamp');
     }
     expect((await send({ t: 1 }, Date.UTC(2026, 10, 28, 12))).status).toBe(201);
@@ -100,13 +161,25 @@ describe('HTTP bad input', () => {
 
   it('bad query parameters are 400', async () => {
     expectValidation(await api('GET', `/api/data?bucketId=${bucketId}&from=soon`, { apiKey }), 'from');
-    expectValidation(await api('GET', `/api/data?bucketId=${bucketId}&aggregate=median&interval=1h`, { apiKey }), 'aggregate');
-    expectValidation(await api('GET', `/api/data?bucketId=${bucketId}&aggregate=avg`, { apiKey }), 'aggregate without interval');
-    expectValidation(await api('GET', `/api/data?bucketId=${bucketId}&aggregate=avg&interval=5w`, { apiKey }), 'interval');
+    expectValidation(
+      await api('GET', `/api/data?bucketId=${bucketId}&aggregate=median&interval=1h`, { apiKey }),
+      'aggregate',
+    );
+    expectValidation(
+      await api('GET', `/api/data?bucketId=${bucketId}&aggregate=avg`, { apiKey }),
+      'aggregate without interval',
+    );
+    expectValidation(
+      await api('GET', `/api/data?bucketId=${bucketId}&aggregate=avg&interval=5w`, { apiKey }),
+      'interval',
+    );
     expectValidation(await api('GET', `/api/data?bucketId=${bucketId}&limit=-3`, { apiKey }), 'limit');
     expectValidation(await api('GET', `/api/data?bucketId=${bucketId}&limit=1000001`, { apiKey }), 'limit too big');
     expectValidation(await api('GET', `/api/data?bucketId=${bucketId}&format=xml`, { apiKey }), 'format');
-    expectValidation(await api('GET', `/api/data?bucketId=${bucketId}&from=2026-11-29T00:00:00Z&to=2026-11-28T00:00:00Z`, { apiKey }), 'from after to');
+    expectValidation(
+      await api('GET', `/api/data?bucketId=${bucketId}&from=2026-11-29T00:00:00Z&to=2026-11-28T00:00:00Z`, { apiKey }),
+      'from after to',
+    );
     expectValidation(await api('GET', `/api/data?bucketId=${bucketId}&metrics=a%20b`, { apiKey }), 'metric name');
     expectValidation(await api('GET', '/api/data', { apiKey }), 'no bucket');
     expectValidation(await api('GET', '/api/buckets?limit=5000', { token }), 'page limit');
@@ -117,8 +190,12 @@ describe('HTTP bad input', () => {
    * answers 413 before the body is through and may then close the socket, and fetch's
    * pooled keep-alive connections would turn that into a failure of an unrelated later call.
    */
-  function rawPost(path: string, headers: Record<string, string>, body: Buffer | ((write: (b: Buffer) => Promise<void>) => Promise<void>)) {
-    return new Promise<{ status: number; body: any }>((resolve, reject) => {
+  function rawPost(
+    path: string,
+    headers: Record<string, string>,
+    body: Buffer | ((write: (b: Buffer) => Promise<void>) => Promise<void>),
+  ) {
+    return new Promise<{ status: number; body: { error: { code: string } } }>((resolve, reject) => {
       const u = new URL(d.baseUrl);
       let answered = false;
       const req = request({ host: u.hostname, port: u.port, path, method: 'POST', agent: false, headers }, (res) => {
@@ -154,33 +231,63 @@ describe('HTTP bad input', () => {
     expect(r2.body.error.code).toBe('payload_too_large');
     // Without a Content-Length (chunked), the limit still holds.
     const chunk = Buffer.alloc(64 * 1024, 32);
-    const r3 = await rawPost('/api/buckets', { ...json, authorization: `Bearer ${token}`, 'transfer-encoding': 'chunked' }, async (write) => {
-      for (let sent = 0; sent < 2 * MiB; sent += chunk.byteLength) await write(chunk);
-    });
+    const r3 = await rawPost(
+      '/api/buckets',
+      { ...json, authorization: `Bearer ${token}`, 'transfer-encoding': 'chunked' },
+      async (write) => {
+        for (let sent = 0; sent < 2 * MiB; sent += chunk.byteLength) await write(chunk);
+      },
+    );
     expect(r3.status).toBe(413);
     expect(r3.body.error.code).toBe('payload_too_large');
 
     // Just under 1 MiB is accepted on a management route (the limit is the body, not a field).
     const almost = JSON.stringify({ name: 'x', description: '' });
-    expect((await api('POST', '/api/buckets', { token, rawBody: almost.padEnd(MiB - 10, ' '), contentType: 'application/json' })).status).toBe(201);
+    expect(
+      (
+        await api('POST', '/api/buckets', {
+          token,
+          rawBody: almost.padEnd(MiB - 10, ' '),
+          contentType: 'application/json',
+        })
+      ).status,
+    ).toBe(201);
 
     const line = `2026-11-28T10:00:00.000Z,${bucketId},${sourceId},${'1'.repeat(1000)}\n`;
-    const csv = Buffer.from(`timestamp,bucketId,dataSourceId,v\n${line.repeat(Math.ceil((16 * MiB) / line.length) + 1)}`);
+    const csv = Buffer.from(
+      `timestamp,bucketId,dataSourceId,v\n${line.repeat(Math.ceil((16 * MiB) / line.length) + 1)}`,
+    );
     const r4 = await rawPost('/api/data/batch', { 'content-type': 'text/csv', 'x-api-key': apiKey }, csv);
     expect(r4.status).toBe(413);
     expect(r4.body.error.code).toBe('payload_too_large');
   });
 
   it('a wrong content type is 415', async () => {
-    const r1 = await api('POST', '/api/buckets', { token, rawBody: 'name=x', contentType: 'application/x-www-form-urlencoded' });
+    const r1 = await api('POST', '/api/buckets', {
+      token,
+      rawBody: 'name=x',
+      contentType: 'application/x-www-form-urlencoded',
+    });
     expectError(r1, 415, 'unsupported_media_type', 'form');
-    const r2 = await api('POST', '/api/data', { apiKey, rawBody: JSON.stringify({ bucketId, dataSourceId: sourceId, values: { t: 1 } }), contentType: 'text/plain' });
+    const r2 = await api('POST', '/api/data', {
+      apiKey,
+      rawBody: JSON.stringify({ bucketId, dataSourceId: sourceId, values: { t: 1 } }),
+      contentType: 'text/plain',
+    });
     expectError(r2, 415, 'unsupported_media_type', 'text/plain');
     const r3 = await api('POST', '/api/buckets', { token, rawBody: JSON.stringify({ name: 'x' }) });
     expectError(r3, 415, 'unsupported_media_type', 'no content type');
     const r4 = await api('POST', '/api/data/batch', { apiKey, rawBody: '<xml/>', contentType: 'application/xml' });
     expectError(r4, 415, 'unsupported_media_type', 'batch xml');
-    expect((await api('POST', '/api/buckets', { token, rawBody: JSON.stringify({ name: 'ok' }), contentType: 'application/json; charset=utf-8' })).status).toBe(201);
+    expect(
+      (
+        await api('POST', '/api/buckets', {
+          token,
+          rawBody: JSON.stringify({ name: 'ok' }),
+          contentType: 'application/json; charset=utf-8',
+        })
+      ).status,
+    ).toBe(201);
   });
 
   it('unknown routes and ids are 404 in the error shape', async () => {
@@ -188,15 +295,35 @@ describe('HTTP bad input', () => {
     expectError(await api('GET', '/elsewhere'), 404, 'not_found', 'outside /api');
     expectError(await api('PUT', '/api/buckets', { token, body: { name: 'x' } }), 404, 'not_found', 'unknown method');
     expectError(await api('GET', '/api/buckets/not-an-id', { token }), 404, 'not_found', 'malformed id');
-    expectError(await api('GET', `/api/buckets/${bucketId}/data-sources/ffffffffffffffffffffffff`, { token }), 404, 'not_found', 'unknown source');
-    expectError(await api('POST', '/api/data', { apiKey, body: { bucketId, dataSourceId: 'ffffffffffffffffffffffff', values: { t: 1 } } }), 404, 'not_found', 'unknown source on ingest');
+    expectError(
+      await api('GET', `/api/buckets/${bucketId}/data-sources/ffffffffffffffffffffffff`, { token }),
+      404,
+      'not_found',
+      'unknown source',
+    );
+    expectError(
+      await api('POST', '/api/data', {
+        apiKey,
+        body: { bucketId, dataSourceId: 'ffffffffffffffffffffffff', values: { t: 1 } },
+      }),
+      404,
+      'not_found',
+      'unknown source on ingest',
+    );
   });
 
   it('stored nothing from the refused requests', async () => {
     const q = await api('GET', `/api/data?bucketId=${bucketId}&metrics=t&${range}`, { apiKey });
     expect(q.status).toBe(200);
     expect(q.body.series).toEqual([
-      { dataSourceId: sourceId, metric: 't', points: [['2026-11-28T11:00:00.000Z', 1], ['2026-11-28T12:00:00.000Z', 1]] },
+      {
+        dataSourceId: sourceId,
+        metric: 't',
+        points: [
+          ['2026-11-28T11:00:00.000Z', 1],
+          ['2026-11-28T12:00:00.000Z', 1],
+        ],
+      },
     ]);
     const buckets = await api('GET', '/api/buckets', { token });
     expect(buckets.body.items.map((b: { name: string }) => b.name).sort()).toEqual(['b', 'ok', 'x']);

@@ -17,15 +17,24 @@ describe('HTTP batch import', () => {
   /** A fresh bucket with two sources per test, so "nothing stored" is easy to check. */
   async function fresh(name: string) {
     const bucketId = (await api('POST', '/api/buckets', { token, body: { name } })).body.id as string;
-    const s1 = (await api('POST', `/api/buckets/${bucketId}/data-sources`, { token, body: { name: 's1' } })).body.id as string;
-    const s2 = (await api('POST', `/api/buckets/${bucketId}/data-sources`, { token, body: { name: 's2' } })).body.id as string;
+    const s1 = (await api('POST', `/api/buckets/${bucketId}/data-sources`, { token, body: { name: 's1' } })).body
+      .id as string;
+    const s2 = (await api('POST', `/api/buckets/${bucketId}/data-sources`, { token, body: { name: 's2' } })).body
+      .id as string;
     return { bucketId, s1, s2 };
   }
 
   async function stored(bucketId: string): Promise<Record<string, [string, unknown][]>> {
-    const q = await api('GET', `/api/data?bucketId=${bucketId}&from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z`, { apiKey });
+    const q = await api('GET', `/api/data?bucketId=${bucketId}&from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z`, {
+      apiKey,
+    });
     expect(q.status).toBe(200);
-    return Object.fromEntries(q.body.series.map((s: { dataSourceId: string; metric: string; points: [string, unknown][] }) => [`${s.dataSourceId}/${s.metric}`, s.points]));
+    return Object.fromEntries(
+      q.body.series.map((s: { dataSourceId: string; metric: string; points: [string, unknown][] }) => [
+        `${s.dataSourceId}/${s.metric}`,
+        s.points,
+      ]),
+    );
   }
 
   const batch = (rawBody: string, contentType: string, partial = false) =>
@@ -40,8 +49,13 @@ describe('HTTP batch import', () => {
   beforeAll(async () => {
     d = await startTestDakkio();
     api = createApiClient(d.baseUrl);
-    token = (await api('POST', '/api/auth/register', { body: { email: 'batch@example.com', password: 'correct horse battery' } })).body.token;
-    apiKey = (await api('POST', '/api/keys', { token, body: { name: 'k', permissions: ['read', 'write'] } })).body.secret;
+    token = (
+      await api('POST', '/api/auth/register', {
+        body: { email: 'batch@example.com', password: 'correct horse battery' },
+      })
+    ).body.token;
+    apiKey = (await api('POST', '/api/keys', { token, body: { name: 'k', permissions: ['read', 'write'] } })).body
+      .secret;
   });
   afterAll(async () => d?.destroy());
 
@@ -88,20 +102,39 @@ describe('HTTP batch import', () => {
       [2, 'not_found'],
     ]);
     for (const x of partial.body.rejected) expect(x.message).toBeTypeOf('string');
-    expect(await stored(bucketId)).toEqual({ [`${s1}/t`]: [['2026-11-28T10:00:00.000Z', 1], ['2026-11-28T10:00:03.000Z', 4]] });
+    expect(await stored(bucketId)).toEqual({
+      [`${s1}/t`]: [
+        ['2026-11-28T10:00:00.000Z', 1],
+        ['2026-11-28T10:00:03.000Z', 4],
+      ],
+    });
   });
 
   it('NDJSON: stores every line; a broken line rejects all with its line number; partial keeps the rest', async () => {
     const { bucketId, s1, s2 } = await fresh('ndjson');
-    const line = (source: string, t: number, sec: number) => JSON.stringify({ bucketId, dataSourceId: source, values: { t }, timestamp: `2026-11-28T10:00:0${sec}.000Z` });
+    const line = (source: string, t: number, sec: number) =>
+      JSON.stringify({ bucketId, dataSourceId: source, values: { t }, timestamp: `2026-11-28T10:00:0${sec}.000Z` });
     const good = `${line(s1, 1, 0)}\n${line(s2, 2, 1)}\n`;
     const ok = await batch(good, 'application/x-ndjson');
     expect(ok.status).toBe(201);
     expect(ok.body).toEqual({ accepted: 2, rejected: [] });
 
     const b2 = await fresh('ndjson-bad');
-    const l = (source: string, t: unknown, sec: number) => JSON.stringify({ bucketId: b2.bucketId, dataSourceId: source, values: { t }, timestamp: `2026-11-28T10:00:0${sec}.000Z` });
-    const broken = [l(b2.s1, 1, 0), '{"bucketId": oops', l(b2.s1, 3, 2), '', l(b2.s2, { no: 1 }, 3), l(b2.s2, 5, 4)].join('\n');
+    const l = (source: string, t: unknown, sec: number) =>
+      JSON.stringify({
+        bucketId: b2.bucketId,
+        dataSourceId: source,
+        values: { t },
+        timestamp: `2026-11-28T10:00:0${sec}.000Z`,
+      });
+    const broken = [
+      l(b2.s1, 1, 0),
+      '{"bucketId": oops',
+      l(b2.s1, 3, 2),
+      '',
+      l(b2.s2, { no: 1 }, 3),
+      l(b2.s2, 5, 4),
+    ].join('\n');
     expectRejectedWithLines(await batch(broken, 'application/x-ndjson'), [2, 5]);
     expect(await stored(b2.bucketId)).toEqual({});
 
@@ -113,7 +146,10 @@ describe('HTTP batch import', () => {
       [5, 'validation_failed'],
     ]);
     expect(await stored(b2.bucketId)).toEqual({
-      [`${b2.s1}/t`]: [['2026-11-28T10:00:00.000Z', 1], ['2026-11-28T10:00:02.000Z', 3]],
+      [`${b2.s1}/t`]: [
+        ['2026-11-28T10:00:00.000Z', 1],
+        ['2026-11-28T10:00:02.000Z', 3],
+      ],
       [`${b2.s2}/t`]: [['2026-11-28T10:00:04.000Z', 5]],
     });
   });
@@ -169,18 +205,44 @@ describe('HTTP batch import', () => {
   it('10,000 readings are accepted; 10,001 are refused and nothing is stored', async () => {
     const { bucketId, s1 } = await fresh('big');
     const base = Date.UTC(2026, 10, 28);
-    const rows = (n: number) => Array.from({ length: n }, (_, i) => `${base + i * 1000},${bucketId},${s1},${i}`).join('\n');
+    const rows = (n: number) =>
+      Array.from({ length: n }, (_, i) => `${base + i * 1000},${bucketId},${s1},${i}`).join('\n');
     const ok = await batch(`timestamp,bucketId,dataSourceId,v\n${rows(10_000)}\n`, 'text/csv');
     expect(ok.status, ok.text.slice(0, 300)).toBe(201);
     expect(ok.body.accepted).toBe(10_000);
 
     const b2 = await fresh('too-big');
-    const tooMany = (await Promise.all([
+    const tooMany = await Promise.all([
       batch(`timestamp,bucketId,dataSourceId,v\n${rows(10_001).replaceAll(bucketId, b2.bucketId)}\n`, 'text/csv'),
-      batch(Array.from({ length: 10_001 }, (_, i) => JSON.stringify({ bucketId: b2.bucketId, dataSourceId: b2.s1, values: { v: i }, timestamp: base + i })).join('\n'), 'application/x-ndjson'),
-      api('POST', '/api/data/batch', { apiKey, body: { bucketId: b2.bucketId, readings: Array.from({ length: 10_001 }, (_, i) => ({ dataSourceId: b2.s1, values: { v: i }, timestamp: base + i })) } }),
-      api('POST', '/api/data/batch?partial=true', { apiKey, body: { bucketId: b2.bucketId, readings: Array.from({ length: 10_001 }, (_, i) => ({ dataSourceId: b2.s1, values: { v: i }, timestamp: base + i })) } }),
-    ]));
+      batch(
+        Array.from({ length: 10_001 }, (_, i) =>
+          JSON.stringify({ bucketId: b2.bucketId, dataSourceId: b2.s1, values: { v: i }, timestamp: base + i }),
+        ).join('\n'),
+        'application/x-ndjson',
+      ),
+      api('POST', '/api/data/batch', {
+        apiKey,
+        body: {
+          bucketId: b2.bucketId,
+          readings: Array.from({ length: 10_001 }, (_, i) => ({
+            dataSourceId: b2.s1,
+            values: { v: i },
+            timestamp: base + i,
+          })),
+        },
+      }),
+      api('POST', '/api/data/batch?partial=true', {
+        apiKey,
+        body: {
+          bucketId: b2.bucketId,
+          readings: Array.from({ length: 10_001 }, (_, i) => ({
+            dataSourceId: b2.s1,
+            values: { v: i },
+            timestamp: base + i,
+          })),
+        },
+      }),
+    ]);
     // Every form answers the same: the reading cap is a size limit like the 16 MiB one.
     for (const r of tooMany) {
       expect(r.status, r.text.slice(0, 300)).toBe(413);

@@ -4,7 +4,7 @@
  * ids can't be probed), and B's resources are untouched afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Api, createApiClient } from './harness/api-client.ts';
+import { type Api, type ApiResponse, createApiClient } from './harness/api-client.ts';
 import { startTestDakkio, type TestDakkio } from './harness/test-dakkio.ts';
 
 interface Tenant {
@@ -26,11 +26,23 @@ describe('HTTP BOLA: another user’s resources are 404', () => {
     const reg = await api('POST', '/api/auth/register', { body: { email, password: 'correct horse battery' } });
     const token = reg.body.token as string;
     const bucket = await api('POST', '/api/buckets', { token, body: { name: `${email} bucket` } });
-    const source = await api('POST', `/api/buckets/${bucket.body.id}/data-sources`, { token, body: { name: 'sensor' } });
+    const source = await api('POST', `/api/buckets/${bucket.body.id}/data-sources`, {
+      token,
+      body: { name: 'sensor' },
+    });
     const key = await api('POST', '/api/keys', { token, body: { name: 'all', permissions: ['read', 'write'] } });
     expect([reg.status, bucket.status, source.status, key.status]).toEqual([201, 201, 201, 201]);
-    const t = { token, bucketId: bucket.body.id, sourceId: source.body.id, keyId: key.body.key.id, apiKey: key.body.secret };
-    const put = await api('POST', '/api/data', { apiKey: t.apiKey, body: { bucketId: t.bucketId, dataSourceId: t.sourceId, values: { temp: 1 }, timestamp: T } });
+    const t = {
+      token,
+      bucketId: bucket.body.id,
+      sourceId: source.body.id,
+      keyId: key.body.key.id,
+      apiKey: key.body.secret,
+    };
+    const put = await api('POST', '/api/data', {
+      apiKey: t.apiKey,
+      body: { bucketId: t.bucketId, dataSourceId: t.sourceId, values: { temp: 1 }, timestamp: T },
+    });
     expect(put.status).toBe(201);
     return t;
   }
@@ -43,14 +55,17 @@ describe('HTTP BOLA: another user’s resources are 404', () => {
   });
   afterAll(async () => d?.destroy());
 
-  const expect404 = (r: { status: number; body: any }, what: string) => {
+  const expect404 = (r: ApiResponse, what: string) => {
     expect(r.status, what).toBe(404);
     expect(r.body.error.code, what).toBe('not_found');
   };
 
   it('A cannot read, change or delete B’s bucket', async () => {
     expect404(await api('GET', `/api/buckets/${b.bucketId}`, { token: a.token }), 'GET bucket');
-    expect404(await api('PATCH', `/api/buckets/${b.bucketId}`, { token: a.token, body: { name: 'pwned' } }), 'PATCH bucket');
+    expect404(
+      await api('PATCH', `/api/buckets/${b.bucketId}`, { token: a.token, body: { name: 'pwned' } }),
+      'PATCH bucket',
+    );
     expect404(await api('DELETE', `/api/buckets/${b.bucketId}`, { token: a.token }), 'DELETE bucket');
     expect404(await api('GET', `/api/buckets/${b.bucketId}/stats`, { token: a.token }), 'GET stats');
     const list = await api('GET', '/api/buckets', { token: a.token });
@@ -65,8 +80,14 @@ describe('HTTP BOLA: another user’s resources are 404', () => {
     expect404(await api('PATCH', `${base}/${b.sourceId}`, { token: a.token, body: { name: 'pwned' } }), 'PATCH source');
     expect404(await api('DELETE', `${base}/${b.sourceId}`, { token: a.token }), 'DELETE source');
     // B's source through A's own bucket path is not found either.
-    expect404(await api('GET', `/api/buckets/${a.bucketId}/data-sources/${b.sourceId}`, { token: a.token }), 'cross-bucket source');
-    expect404(await api('DELETE', `/api/buckets/${a.bucketId}/data-sources/${b.sourceId}`, { token: a.token }), 'cross-bucket delete');
+    expect404(
+      await api('GET', `/api/buckets/${a.bucketId}/data-sources/${b.sourceId}`, { token: a.token }),
+      'cross-bucket source',
+    );
+    expect404(
+      await api('DELETE', `/api/buckets/${a.bucketId}/data-sources/${b.sourceId}`, { token: a.token }),
+      'cross-bucket delete',
+    );
   });
 
   it('A cannot read, revoke or rotate B’s API key', async () => {
@@ -78,14 +99,48 @@ describe('HTTP BOLA: another user’s resources are 404', () => {
   });
 
   it('A’s key cannot read or write B’s data, nor name B’s source in A’s bucket', async () => {
-    expect404(await api('GET', `/api/data?bucketId=${b.bucketId}&from=2026-11-28T00:00:00Z&to=2026-11-29T00:00:00Z`, { apiKey: a.apiKey }), 'query');
-    expect404(await api('GET', `/api/data/latest?bucketId=${b.bucketId}&dataSourceId=${b.sourceId}`, { apiKey: a.apiKey }), 'latest');
-    expect404(await api('POST', '/api/data', { apiKey: a.apiKey, body: { bucketId: b.bucketId, dataSourceId: b.sourceId, values: { temp: 666 }, timestamp: T } }), 'write');
-    expect404(await api('POST', '/api/data', { apiKey: a.apiKey, body: { bucketId: a.bucketId, dataSourceId: b.sourceId, values: { temp: 666 }, timestamp: T } }), 'write foreign source into own bucket');
-    expect404(await api('GET', `/api/data?bucketId=${a.bucketId}&dataSourceId=${b.sourceId}&from=2026-11-28T00:00:00Z&to=2026-11-29T00:00:00Z`, { apiKey: a.apiKey }), 'query foreign source via own bucket');
-    const batch = await api('POST', '/api/data/batch', { apiKey: a.apiKey, body: { bucketId: b.bucketId, readings: [{ dataSourceId: b.sourceId, values: { temp: 666 }, timestamp: T }] } });
+    expect404(
+      await api('GET', `/api/data?bucketId=${b.bucketId}&from=2026-11-28T00:00:00Z&to=2026-11-29T00:00:00Z`, {
+        apiKey: a.apiKey,
+      }),
+      'query',
+    );
+    expect404(
+      await api('GET', `/api/data/latest?bucketId=${b.bucketId}&dataSourceId=${b.sourceId}`, { apiKey: a.apiKey }),
+      'latest',
+    );
+    expect404(
+      await api('POST', '/api/data', {
+        apiKey: a.apiKey,
+        body: { bucketId: b.bucketId, dataSourceId: b.sourceId, values: { temp: 666 }, timestamp: T },
+      }),
+      'write',
+    );
+    expect404(
+      await api('POST', '/api/data', {
+        apiKey: a.apiKey,
+        body: { bucketId: a.bucketId, dataSourceId: b.sourceId, values: { temp: 666 }, timestamp: T },
+      }),
+      'write foreign source into own bucket',
+    );
+    expect404(
+      await api(
+        'GET',
+        `/api/data?bucketId=${a.bucketId}&dataSourceId=${b.sourceId}&from=2026-11-28T00:00:00Z&to=2026-11-29T00:00:00Z`,
+        { apiKey: a.apiKey },
+      ),
+      'query foreign source via own bucket',
+    );
+    const batch = await api('POST', '/api/data/batch', {
+      apiKey: a.apiKey,
+      body: { bucketId: b.bucketId, readings: [{ dataSourceId: b.sourceId, values: { temp: 666 }, timestamp: T }] },
+    });
     expect404(batch, 'batch');
-    const csv = await api('POST', '/api/data/batch', { apiKey: a.apiKey, rawBody: `timestamp,bucketId,dataSourceId,temp\n${T},${b.bucketId},${b.sourceId},666\n`, contentType: 'text/csv' });
+    const csv = await api('POST', '/api/data/batch', {
+      apiKey: a.apiKey,
+      rawBody: `timestamp,bucketId,dataSourceId,temp\n${T},${b.bucketId},${b.sourceId},666\n`,
+      contentType: 'text/csv',
+    });
     expect404(csv, 'csv batch');
   });
 
@@ -104,7 +159,9 @@ describe('HTTP BOLA: another user’s resources are 404', () => {
     const source = await api('GET', `/api/buckets/${b.bucketId}/data-sources/${b.sourceId}`, { token: b.token });
     expect(source.body.name).toBe('sensor');
     expect((await api('GET', `/api/keys/${b.keyId}`, { token: b.token })).body.revokedAt).toBeNull();
-    const q = await api('GET', `/api/data?bucketId=${b.bucketId}&from=2026-11-28T00:00:00Z&to=2026-11-29T00:00:00Z`, { apiKey: b.apiKey });
+    const q = await api('GET', `/api/data?bucketId=${b.bucketId}&from=2026-11-28T00:00:00Z&to=2026-11-29T00:00:00Z`, {
+      apiKey: b.apiKey,
+    });
     expect(q.body.series).toEqual([{ dataSourceId: b.sourceId, metric: 'temp', points: [[T, 1]] }]);
     const sources = await api('GET', `/api/buckets/${b.bucketId}/data-sources`, { token: b.token });
     expect(sources.body.items).toHaveLength(1);

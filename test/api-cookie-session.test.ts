@@ -25,7 +25,9 @@ describe('HTTP cookie sessions', () => {
   });
   afterAll(async () => d?.destroy());
 
-  async function cookieLogin(email = 'cookie@example.com'): Promise<{ res: ApiResponse; setCookie: string; cookie: string }> {
+  async function cookieLogin(
+    email = 'cookie@example.com',
+  ): Promise<{ res: ApiResponse; setCookie: string; cookie: string }> {
     const res = await api('POST', '/api/auth/login', { body: { email, password: PASSWORD, session: 'cookie' } });
     expect(res.status, res.text).toBe(200);
     const setCookie = res.headers.getSetCookie().find((c) => c.startsWith('__Host-dakkio_session='));
@@ -67,18 +69,45 @@ describe('HTTP cookie sessions', () => {
     const { cookie } = await cookieLogin();
     const body = { name: 'csrf' };
     expectCode(await api('POST', '/api/buckets', { ...withCookie(cookie), body }), 403, 'csrf_rejected');
-    expectCode(await api('POST', '/api/buckets', { ...withCookie(cookie, { 'sec-fetch-site': 'cross-site' }), body }), 403, 'csrf_rejected');
-    expectCode(await api('POST', '/api/buckets', { ...withCookie(cookie, { 'sec-fetch-site': 'same-site' }), body }), 403, 'csrf_rejected');
-    expectCode(await api('POST', '/api/buckets', { ...withCookie(cookie, { origin: 'https://evil.example' }), body }), 403, 'csrf_rejected');
-    expectCode(await api('POST', '/api/buckets', { ...withCookie(cookie, { origin: `${PUBLIC_ORIGIN}.evil.example` }), body }), 403, 'csrf_rejected');
+    expectCode(
+      await api('POST', '/api/buckets', { ...withCookie(cookie, { 'sec-fetch-site': 'cross-site' }), body }),
+      403,
+      'csrf_rejected',
+    );
+    expectCode(
+      await api('POST', '/api/buckets', { ...withCookie(cookie, { 'sec-fetch-site': 'same-site' }), body }),
+      403,
+      'csrf_rejected',
+    );
+    expectCode(
+      await api('POST', '/api/buckets', { ...withCookie(cookie, { origin: 'https://evil.example' }), body }),
+      403,
+      'csrf_rejected',
+    );
+    expectCode(
+      await api('POST', '/api/buckets', { ...withCookie(cookie, { origin: `${PUBLIC_ORIGIN}.evil.example` }), body }),
+      403,
+      'csrf_rejected',
+    );
     expectCode(await api('POST', '/api/auth/logout', withCookie(cookie)), 403, 'csrf_rejected');
-    expectCode(await api('POST', '/api/keys', { ...withCookie(cookie), body: { name: 'k', permissions: ['read'] } }), 403, 'csrf_rejected');
-    expectCode(await api('DELETE', '/api/auth/me', { ...withCookie(cookie), body: { password: PASSWORD } }), 403, 'csrf_rejected');
+    expectCode(
+      await api('POST', '/api/keys', { ...withCookie(cookie), body: { name: 'k', permissions: ['read'] } }),
+      403,
+      'csrf_rejected',
+    );
+    expectCode(
+      await api('DELETE', '/api/auth/me', { ...withCookie(cookie), body: { password: PASSWORD } }),
+      403,
+      'csrf_rejected',
+    );
     expect((await api('GET', '/api/buckets', withCookie(cookie))).body.items).toEqual([]);
 
     const sameSite = await api('POST', '/api/buckets', { ...withCookie(cookie, SAME_SITE), body });
     expect(sameSite.status).toBe(201);
-    const byOrigin = await api('PATCH', `/api/buckets/${sameSite.body.id}`, { ...withCookie(cookie, { origin: PUBLIC_ORIGIN }), body: { name: 'renamed' } });
+    const byOrigin = await api('PATCH', `/api/buckets/${sameSite.body.id}`, {
+      ...withCookie(cookie, { origin: PUBLIC_ORIGIN }),
+      body: { name: 'renamed' },
+    });
     expect(byOrigin.status).toBe(200);
     expectCode(await api('DELETE', `/api/buckets/${sameSite.body.id}`, withCookie(cookie)), 403, 'csrf_rejected');
     expect((await api('DELETE', `/api/buckets/${sameSite.body.id}`, withCookie(cookie, SAME_SITE))).status).toBe(204);
@@ -86,9 +115,17 @@ describe('HTTP cookie sessions', () => {
 
   it('an unsafe cookie request with a non-JSON content type is 415, even same-origin', async () => {
     const { cookie } = await cookieLogin();
-    const form = await api('POST', '/api/buckets', { ...withCookie(cookie, SAME_SITE), rawBody: 'name=x', contentType: 'application/x-www-form-urlencoded' });
+    const form = await api('POST', '/api/buckets', {
+      ...withCookie(cookie, SAME_SITE),
+      rawBody: 'name=x',
+      contentType: 'application/x-www-form-urlencoded',
+    });
     expectCode(form, 415, 'unsupported_media_type');
-    const text = await api('POST', '/api/buckets', { ...withCookie(cookie, SAME_SITE), rawBody: '{"name":"x"}', contentType: 'text/plain' });
+    const text = await api('POST', '/api/buckets', {
+      ...withCookie(cookie, SAME_SITE),
+      rawBody: '{"name":"x"}',
+      contentType: 'text/plain',
+    });
     expectCode(text, 415, 'unsupported_media_type');
     const none = await api('POST', '/api/auth/logout', withCookie(cookie, SAME_SITE));
     expectCode(none, 415, 'unsupported_media_type');
@@ -103,13 +140,21 @@ describe('HTTP cookie sessions', () => {
     // A bad Bearer is refused, not rescued by a good cookie.
     expectCode(await api('GET', '/api/auth/me', { ...withCookie(cookie), token: 'garbage' }), 401, 'unauthorized');
     // With a Bearer header the request is not cookie-authenticated, so no CSRF proof is needed.
-    const created = await api('POST', '/api/buckets', { ...withCookie(cookie), token: other.body.token, body: { name: 'bearer' } });
+    const created = await api('POST', '/api/buckets', {
+      ...withCookie(cookie),
+      token: other.body.token,
+      body: { name: 'bearer' },
+    });
     expect(created.status).toBe(201);
   });
 
   it('logout clears the cookie and ends its session', async () => {
     const { cookie } = await cookieLogin();
-    const out = await api('POST', '/api/auth/logout', { ...withCookie(cookie, SAME_SITE), rawBody: '', contentType: 'application/json' });
+    const out = await api('POST', '/api/auth/logout', {
+      ...withCookie(cookie, SAME_SITE),
+      rawBody: '',
+      contentType: 'application/json',
+    });
     expect(out.status).toBe(204);
     const cleared = out.headers.getSetCookie().find((c) => c.startsWith('__Host-dakkio_session='));
     expect(cleared, 'logout must clear the cookie').toBeDefined();
@@ -122,8 +167,16 @@ describe('HTTP cookie sessions', () => {
 
   it('a cookie is no API key and a forged cookie is 401', async () => {
     const { cookie } = await cookieLogin();
-    expectCode(await api('GET', '/api/data?bucketId=ffffffffffffffffffffffff', withCookie(cookie)), 401, 'unauthorized');
-    expectCode(await api('GET', '/api/auth/me', withCookie('__Host-dakkio_session=forged.jwt.value')), 401, 'unauthorized');
+    expectCode(
+      await api('GET', '/api/data?bucketId=ffffffffffffffffffffffff', withCookie(cookie)),
+      401,
+      'unauthorized',
+    );
+    expectCode(
+      await api('GET', '/api/auth/me', withCookie('__Host-dakkio_session=forged.jwt.value')),
+      401,
+      'unauthorized',
+    );
     expectCode(await api('GET', '/api/auth/me', withCookie('dakkio_session=whatever')), 401, 'unauthorized');
   });
 });

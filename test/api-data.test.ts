@@ -24,7 +24,10 @@ describe('HTTP data queries', () => {
   const wholeDay = `from=${DAY}T00:00:00Z&to=2026-11-28T00:00:00Z`;
 
   const put = async (dataSourceId: string, values: Record<string, unknown>, timestamp?: string | number) => {
-    const r = await api('POST', '/api/data', { apiKey, body: { bucketId, dataSourceId, values, ...(timestamp === undefined ? {} : { timestamp }) } });
+    const r = await api('POST', '/api/data', {
+      apiKey,
+      body: { bucketId, dataSourceId, values, ...(timestamp === undefined ? {} : { timestamp }) },
+    });
     expect(r.status, r.text).toBe(201);
     return r;
   };
@@ -42,11 +45,16 @@ describe('HTTP data queries', () => {
   beforeAll(async () => {
     d = await startTestDakkio({ overrides: { clock } });
     api = createApiClient(d.baseUrl);
-    const token = (await api('POST', '/api/auth/register', { body: { email: 'data@example.com', password: 'correct horse battery' } })).body.token;
+    const token = (
+      await api('POST', '/api/auth/register', {
+        body: { email: 'data@example.com', password: 'correct horse battery' },
+      })
+    ).body.token;
     bucketId = (await api('POST', '/api/buckets', { token, body: { name: 'b' } })).body.id;
     s1 = (await api('POST', `/api/buckets/${bucketId}/data-sources`, { token, body: { name: 's1' } })).body.id;
     s2 = (await api('POST', `/api/buckets/${bucketId}/data-sources`, { token, body: { name: 's2' } })).body.id;
-    apiKey = (await api('POST', '/api/keys', { token, body: { name: 'k', permissions: ['read', 'write'] } })).body.secret;
+    apiKey = (await api('POST', '/api/keys', { token, body: { name: 'k', permissions: ['read', 'write'] } })).body
+      .secret;
     // temp on s1: 1..6 spread over seconds, minutes, hours of one day; hum on s1 and temp on s2 for the filters.
     const temps: [string, number][] = [
       ['00:00:00', 1],
@@ -65,7 +73,20 @@ describe('HTTP data queries', () => {
   it('returns raw points oldest first with ISO times', async () => {
     const r = await get(`${wholeDay}&dataSourceId=${s1}&metrics=temp`);
     expect(r.body).toEqual({
-      series: [{ dataSourceId: s1, metric: 'temp', points: [[at('00:00:00'), 1], [at('00:00:05'), 2], [at('00:00:10'), 3], [at('00:00:59'), 4], [at('00:01:00'), 5], [at('01:00:00'), 6]] }],
+      series: [
+        {
+          dataSourceId: s1,
+          metric: 'temp',
+          points: [
+            [at('00:00:00'), 1],
+            [at('00:00:05'), 2],
+            [at('00:00:10'), 3],
+            [at('00:00:59'), 4],
+            [at('00:01:00'), 5],
+            [at('01:00:00'), 6],
+          ],
+        },
+      ],
     });
   });
 
@@ -76,33 +97,76 @@ describe('HTTP data queries', () => {
       [at('00:00:59'), 4],
     ]);
     const from = Date.parse(at('00:00:05'));
-    expect(await pointsOf(`dataSourceId=${s1}&metrics=temp&from=${from}&to=${from + 5000}`)).toEqual([[at('00:00:05'), 2]]);
+    expect(await pointsOf(`dataSourceId=${s1}&metrics=temp&from=${from}&to=${from + 5000}`)).toEqual([
+      [at('00:00:05'), 2],
+    ]);
     expect(await pointsOf(`dataSourceId=${s1}&metrics=temp&from=${from}&to=${from}`)).toEqual([]);
   });
 
   it('aggregates every function at 10s, 1m, 1h and 1d on epoch-aligned buckets', async () => {
-    const agg = (fn: string, interval: string) => pointsOf(`${wholeDay}&dataSourceId=${s1}&metrics=temp&aggregate=${fn}&interval=${interval}`);
-    expect(await agg('avg', '10s')).toEqual([[at('00:00:00'), 1.5], [at('00:00:10'), 3], [at('00:00:50'), 4], [at('00:01:00'), 5], [at('01:00:00'), 6]]);
-    expect(await agg('avg', '1m')).toEqual([[at('00:00:00'), 2.5], [at('00:01:00'), 5], [at('01:00:00'), 6]]);
-    expect(await agg('min', '1m')).toEqual([[at('00:00:00'), 1], [at('00:01:00'), 5], [at('01:00:00'), 6]]);
-    expect(await agg('max', '1m')).toEqual([[at('00:00:00'), 4], [at('00:01:00'), 5], [at('01:00:00'), 6]]);
-    expect(await agg('sum', '1h')).toEqual([[at('00:00:00'), 15], [at('01:00:00'), 6]]);
-    expect(await agg('count', '1h')).toEqual([[at('00:00:00'), 5], [at('01:00:00'), 1]]);
-    expect(await agg('first', '1h')).toEqual([[at('00:00:00'), 1], [at('01:00:00'), 6]]);
-    expect(await agg('last', '1h')).toEqual([[at('00:00:00'), 5], [at('01:00:00'), 6]]);
+    const agg = (fn: string, interval: string) =>
+      pointsOf(`${wholeDay}&dataSourceId=${s1}&metrics=temp&aggregate=${fn}&interval=${interval}`);
+    expect(await agg('avg', '10s')).toEqual([
+      [at('00:00:00'), 1.5],
+      [at('00:00:10'), 3],
+      [at('00:00:50'), 4],
+      [at('00:01:00'), 5],
+      [at('01:00:00'), 6],
+    ]);
+    expect(await agg('avg', '1m')).toEqual([
+      [at('00:00:00'), 2.5],
+      [at('00:01:00'), 5],
+      [at('01:00:00'), 6],
+    ]);
+    expect(await agg('min', '1m')).toEqual([
+      [at('00:00:00'), 1],
+      [at('00:01:00'), 5],
+      [at('01:00:00'), 6],
+    ]);
+    expect(await agg('max', '1m')).toEqual([
+      [at('00:00:00'), 4],
+      [at('00:01:00'), 5],
+      [at('01:00:00'), 6],
+    ]);
+    expect(await agg('sum', '1h')).toEqual([
+      [at('00:00:00'), 15],
+      [at('01:00:00'), 6],
+    ]);
+    expect(await agg('count', '1h')).toEqual([
+      [at('00:00:00'), 5],
+      [at('01:00:00'), 1],
+    ]);
+    expect(await agg('first', '1h')).toEqual([
+      [at('00:00:00'), 1],
+      [at('01:00:00'), 6],
+    ]);
+    expect(await agg('last', '1h')).toEqual([
+      [at('00:00:00'), 5],
+      [at('01:00:00'), 6],
+    ]);
     expect(await agg('avg', '1d')).toEqual([[at('00:00:00'), 3.5]]);
     expect(await agg('count', '1d')).toEqual([[at('00:00:00'), 6]]);
   });
 
   it('an aggregated point carries its bucket start even when from cuts into the bucket', async () => {
-    expect(await pointsOf(`dataSourceId=${s1}&metrics=temp&aggregate=count&interval=1h&from=${at('00:00:05')}&to=${at('01:00:00')}`)).toEqual([[at('00:00:00'), 4]]);
+    expect(
+      await pointsOf(
+        `dataSourceId=${s1}&metrics=temp&aggregate=count&interval=1h&from=${at('00:00:05')}&to=${at('01:00:00')}`,
+      ),
+    ).toEqual([[at('00:00:00'), 4]]);
     // A 1d bucket starts at 00:00 UTC, not 24 h before `to` or at `from`.
-    expect(await pointsOf(`dataSourceId=${s2}&metrics=temp&aggregate=max&interval=1d&from=${at('12:00:00')}&to=2026-11-28T12:00:00Z`)).toEqual([[at('00:00:00'), 100]]);
+    expect(
+      await pointsOf(
+        `dataSourceId=${s2}&metrics=temp&aggregate=max&interval=1d&from=${at('12:00:00')}&to=2026-11-28T12:00:00Z`,
+      ),
+    ).toEqual([[at('00:00:00'), 100]]);
   });
 
   it('filters by metric and source; omitted = everything of the bucket', async () => {
     const all = await get(wholeDay);
-    const keys = all.body.series.map((s: { dataSourceId: string; metric: string }) => `${s.dataSourceId === s1 ? 's1' : 's2'}/${s.metric}`).sort();
+    const keys = all.body.series
+      .map((s: { dataSourceId: string; metric: string }) => `${s.dataSourceId === s1 ? 's1' : 's2'}/${s.metric}`)
+      .sort();
     expect(keys).toEqual(['s1/hum', 's1/temp', 's2/temp']);
     const temp = await get(`${wholeDay}&metrics=temp`);
     expect(temp.body.series.map((s: { dataSourceId: string }) => s.dataSourceId).sort()).toEqual([s1, s2].sort());
@@ -113,8 +177,13 @@ describe('HTTP data queries', () => {
 
   it('limit caps points per series, oldest first', async () => {
     const r = await get(`${wholeDay}&metrics=temp&limit=2`);
-    const bySource = Object.fromEntries(r.body.series.map((s: { dataSourceId: string; points: unknown[] }) => [s.dataSourceId, s.points]));
-    expect(bySource[s1]).toEqual([[at('00:00:00'), 1], [at('00:00:05'), 2]]);
+    const bySource = Object.fromEntries(
+      r.body.series.map((s: { dataSourceId: string; points: unknown[] }) => [s.dataSourceId, s.points]),
+    );
+    expect(bySource[s1]).toEqual([
+      [at('00:00:00'), 1],
+      [at('00:00:05'), 2],
+    ]);
     expect(bySource[s2]).toEqual([[at('23:59:59'), 100]]);
   });
 
@@ -126,11 +195,22 @@ describe('HTTP data queries', () => {
     expect(lines.slice(1).sort()).toEqual(
       [
         `${at('00:00:00')},${s1},hum,50`,
-        ...[['00:00:00', 1], ['00:00:05', 2], ['00:00:10', 3], ['00:00:59', 4], ['00:01:00', 5], ['01:00:00', 6]].map(([t, v]) => `${at(t as string)},${s1},temp,${v}`),
+        ...[
+          ['00:00:00', 1],
+          ['00:00:05', 2],
+          ['00:00:10', 3],
+          ['00:00:59', 4],
+          ['00:01:00', 5],
+          ['01:00:00', 6],
+        ].map(([t, v]) => `${at(t as string)},${s1},temp,${v}`),
       ].sort(),
     );
     const agg = await get(`${wholeDay}&dataSourceId=${s1}&metrics=temp&aggregate=sum&interval=1h&format=csv`);
-    expect(agg.text.trimEnd().split('\n')).toEqual(['timestamp,dataSourceId,metric,value', `${at('00:00:00')},${s1},temp,15`, `${at('01:00:00')},${s1},temp,6`]);
+    expect(agg.text.trimEnd().split('\n')).toEqual([
+      'timestamp,dataSourceId,metric,value',
+      `${at('00:00:00')},${s1},temp,15`,
+      `${at('01:00:00')},${s1},temp,6`,
+    ]);
     const limited = await get(`${wholeDay}&dataSourceId=${s1}&metrics=temp&format=csv&limit=1`);
     expect(limited.text.trimEnd().split('\n')).toHaveLength(2);
     const empty = await get(`${wholeDay}&metrics=nothing&format=csv`);
@@ -146,8 +226,13 @@ describe('HTTP data queries', () => {
   it('latest returns the newest value of every metric', async () => {
     const r = await api('GET', `/api/data/latest?bucketId=${bucketId}&dataSourceId=${s1}`, { apiKey });
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ dataSourceId: s1, values: { temp: { value: 6, at: at('01:00:00') }, hum: { value: 50, at: at('00:00:00') } } });
-    const unknown = await api('GET', `/api/data/latest?bucketId=${bucketId}&dataSourceId=ffffffffffffffffffffffff`, { apiKey });
+    expect(r.body).toEqual({
+      dataSourceId: s1,
+      values: { temp: { value: 6, at: at('01:00:00') }, hum: { value: 50, at: at('00:00:00') } },
+    });
+    const unknown = await api('GET', `/api/data/latest?bucketId=${bucketId}&dataSourceId=ffffffffffffffffffffffff`, {
+      apiKey,
+    });
     expect(unknown.status).toBe(404);
   });
 
@@ -160,10 +245,21 @@ describe('HTTP data queries', () => {
     expect(await pointsOf(`${range}&metrics=idem`)).toEqual([[ts, 1]]);
     await put(s2, { idem: 2 }, '2026-11-26T09:00:00.000+01:00');
     expect(await pointsOf(`${range}&metrics=idem`)).toEqual([[ts, 2]]);
-    const batch = await api('POST', '/api/data/batch', { apiKey, body: { bucketId, readings: [{ dataSourceId: s2, values: { idem: 3 }, timestamp: ts }, { dataSourceId: s2, values: { idem: 4 }, timestamp: ts }] } });
+    const batch = await api('POST', '/api/data/batch', {
+      apiKey,
+      body: {
+        bucketId,
+        readings: [
+          { dataSourceId: s2, values: { idem: 3 }, timestamp: ts },
+          { dataSourceId: s2, values: { idem: 4 }, timestamp: ts },
+        ],
+      },
+    });
     expect(batch.status).toBe(201);
     expect(await pointsOf(`${range}&metrics=idem`)).toEqual([[ts, 4]]);
-    expect(await pointsOf(`${range}&metrics=idem&aggregate=count&interval=1d`)).toEqual([['2026-11-26T00:00:00.000Z', 1]]);
+    expect(await pointsOf(`${range}&metrics=idem&aggregate=count&interval=1d`)).toEqual([
+      ['2026-11-26T00:00:00.000Z', 1],
+    ]);
   });
 
   it('timestamp defaults to the receive time; from defaults to 24 h ago and to to now', async () => {

@@ -79,7 +79,11 @@ describe('HTTP hygiene', () => {
   beforeAll(async () => {
     d = await startTestDakkio({ env: { DAKKIO_CORS_ORIGINS: ALLOWED_ORIGIN } });
     api = createApiClient(d.baseUrl);
-    token = (await api('POST', '/api/auth/register', { body: { email: 'hygiene@example.com', password: 'correct horse battery' } })).body.token;
+    token = (
+      await api('POST', '/api/auth/register', {
+        body: { email: 'hygiene@example.com', password: 'correct horse battery' },
+      })
+    ).body.token;
   });
   afterAll(async () => d?.destroy());
 
@@ -103,12 +107,26 @@ describe('HTTP hygiene', () => {
     expectSecurityHeaders(await api('GET', '/api/buckets', { token }), 'list');
     expectSecurityHeaders(await api('GET', '/api/buckets'), '401');
     expectSecurityHeaders(await api('GET', '/api/no-such-route'), '404');
-    expectSecurityHeaders(await api('POST', '/api/buckets', { token, rawBody: '{', contentType: 'application/json' }), '400');
-    expectSecurityHeaders(await api('OPTIONS', '/api/buckets', { headers: { origin: ALLOWED_ORIGIN, 'access-control-request-method': 'POST' } }), 'preflight');
+    expectSecurityHeaders(
+      await api('POST', '/api/buckets', { token, rawBody: '{', contentType: 'application/json' }),
+      '400',
+    );
+    expectSecurityHeaders(
+      await api('OPTIONS', '/api/buckets', {
+        headers: { origin: ALLOWED_ORIGIN, 'access-control-request-method': 'POST' },
+      }),
+      'preflight',
+    );
   });
 
   it('CORS allows the configured origin and never credentials', async () => {
-    const pre = await api('OPTIONS', '/api/buckets', { headers: { origin: ALLOWED_ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' } });
+    const pre = await api('OPTIONS', '/api/buckets', {
+      headers: {
+        origin: ALLOWED_ORIGIN,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,authorization',
+      },
+    });
     expect(pre.status).toBeLessThan(300);
     expect(pre.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
     expect(pre.headers.get('access-control-allow-credentials')).toBeNull();
@@ -116,7 +134,9 @@ describe('HTTP hygiene', () => {
     expect(get.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
     expect(get.headers.get('access-control-allow-credentials')).toBeNull();
 
-    const evil = await api('OPTIONS', '/api/buckets', { headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const evil = await api('OPTIONS', '/api/buckets', {
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(evil.headers.get('access-control-allow-origin')).toBeNull();
     expect(evil.headers.get('access-control-allow-credentials')).toBeNull();
     const evilGet = await api('GET', '/api/health', { headers: { origin: 'https://evil.example' } });
@@ -147,16 +167,28 @@ describe('HTTP hygiene', () => {
     const bucketId = (await api('POST', '/api/buckets', { token, body: { name: 'deep' } })).body.id;
     const depth = 100_000;
     const raw = `{"name":"s","metadata":{"a":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
-    const r = await api('POST', `/api/buckets/${bucketId}/data-sources`, { token, rawBody: raw, contentType: 'application/json' });
+    const r = await api('POST', `/api/buckets/${bucketId}/data-sources`, {
+      token,
+      rawBody: raw,
+      contentType: 'application/json',
+    });
     expect(r.status, r.text.slice(0, 200)).toBe(400);
     expect(r.body.error.code).toBe('validation_failed');
-    const fine = await api('POST', `/api/buckets/${bucketId}/data-sources`, { token, body: { name: 's', metadata: { a: { b: { c: [1, [2]] } } } } });
+    const fine = await api('POST', `/api/buckets/${bucketId}/data-sources`, {
+      token,
+      body: { name: 's', metadata: { a: { b: { c: [1, [2]] } } } },
+    });
     expect(fine.status).toBe(201);
   });
 
   it('an unexpected failure is a bare 500 without a stack or the internal message', async () => {
     // The real app and error handler on a real socket, plus one route that fails the way a bug would.
-    const deps = { logger: pino({ level: 'silent' }), allowSignup: true, publicOrigin: undefined, corsOrigins: [] } as unknown as HttpDeps;
+    const deps = {
+      logger: pino({ level: 'silent' }),
+      allowSignup: true,
+      publicOrigin: undefined,
+      corsOrigins: [],
+    } as unknown as HttpDeps;
     const app = createHttpApp(deps, [
       (a) => {
         a.get('/api/boom', () => {
@@ -203,11 +235,17 @@ describe('HTTP hygiene', () => {
       if (hasJsonBody) {
         const schema = op.requestBody?.content?.['application/json']?.schema;
         expect(schema, `${method} ${path} request schema`).toBeDefined();
-        expect(schema.$ref ?? schema.type ?? schema.anyOf ?? schema.allOf, `${method} ${path} request schema`).toBeDefined();
+        expect(
+          schema.$ref ?? schema.type ?? schema.anyOf ?? schema.allOf,
+          `${method} ${path} request schema`,
+        ).toBeDefined();
       }
       for (const param of path.match(/\{\w+\}/g) ?? []) {
         const name = param.slice(1, -1);
-        expect(op.parameters?.some((p: { name: string; in: string }) => p.name === name && p.in === 'path'), `${method} ${path} param ${name}`).toBe(true);
+        expect(
+          op.parameters?.some((p: { name: string; in: string }) => p.name === name && p.in === 'path'),
+          `${method} ${path} param ${name}`,
+        ).toBe(true);
       }
       if (path !== '/api/health' && !path.startsWith('/api/auth/re') && path !== '/api/auth/login') {
         expect(op.security?.length ?? 0, `${method} ${path} security`).toBeGreaterThan(0);
@@ -216,9 +254,27 @@ describe('HTTP hygiene', () => {
     expect(missing).toEqual([]);
 
     // Query parameters and batch content types are described too.
-    const query = doc.paths['/api/data'].get.parameters.filter((p: { in: string }) => p.in === 'query').map((p: { name: string }) => p.name);
-    expect(query).toEqual(expect.arrayContaining(['bucketId', 'dataSourceId', 'metrics', 'from', 'to', 'aggregate', 'interval', 'limit', 'format']));
-    expect(Object.keys(doc.paths['/api/data/batch'].post.requestBody.content).sort()).toEqual(['application/json', 'application/x-ndjson', 'text/csv']);
+    const query = doc.paths['/api/data'].get.parameters
+      .filter((p: { in: string }) => p.in === 'query')
+      .map((p: { name: string }) => p.name);
+    expect(query).toEqual(
+      expect.arrayContaining([
+        'bucketId',
+        'dataSourceId',
+        'metrics',
+        'from',
+        'to',
+        'aggregate',
+        'interval',
+        'limit',
+        'format',
+      ]),
+    );
+    expect(Object.keys(doc.paths['/api/data/batch'].post.requestBody.content).sort()).toEqual([
+      'application/json',
+      'application/x-ndjson',
+      'text/csv',
+    ]);
     const createKey = JSON.stringify(doc.paths['/api/keys'].post.requestBody.content['application/json'].schema);
     const resolved = createKey.includes('$ref') ? JSON.stringify(doc.components) : createKey;
     expect(resolved).toContain('permissions');

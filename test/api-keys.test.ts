@@ -29,7 +29,11 @@ describe('HTTP API keys', () => {
     const r = await raw(method, path, call);
     const showsSecret = method === 'POST' && (path === '/api/keys' || path.endsWith('/rotate')) && r.status === 201;
     if (showsSecret) secrets.push(r.body.secret);
-    seen.push({ what: `${method} ${path}`, text: showsSecret ? JSON.stringify(r.body.key) : r.text, headers: JSON.stringify([...r.headers]) });
+    seen.push({
+      what: `${method} ${path}`,
+      text: showsSecret ? JSON.stringify(r.body.key) : r.text,
+      headers: JSON.stringify([...r.headers]),
+    });
     return r;
   }
 
@@ -41,8 +45,12 @@ describe('HTTP API keys', () => {
   }
 
   const write = (apiKey: string, t: { bucketId: string; sourceId: string }, v = 1) =>
-    api('POST', '/api/data', { apiKey, body: { bucketId: t.bucketId, dataSourceId: t.sourceId, values: { v }, timestamp: T } });
-  const read = (apiKey: string, t: { bucketId: string }) => api('GET', `/api/data?bucketId=${t.bucketId}&${range}`, { apiKey });
+    api('POST', '/api/data', {
+      apiKey,
+      body: { bucketId: t.bucketId, dataSourceId: t.sourceId, values: { v }, timestamp: T },
+    });
+  const read = (apiKey: string, t: { bucketId: string }) =>
+    api('GET', `/api/data?bucketId=${t.bucketId}&${range}`, { apiKey });
 
   const expectCode = (r: ApiResponse, status: number, code: string) => {
     expect(r.status, r.text).toBe(status);
@@ -52,7 +60,11 @@ describe('HTTP API keys', () => {
   beforeAll(async () => {
     d = await startTestDakkio({ overrides: { clock } });
     raw = createApiClient(d.baseUrl);
-    token = (await api('POST', '/api/auth/register', { body: { email: 'keys@example.com', password: 'correct horse battery' } })).body.token;
+    token = (
+      await api('POST', '/api/auth/register', {
+        body: { email: 'keys@example.com', password: 'correct horse battery' },
+      })
+    ).body.token;
     const mk = async (name: string) => {
       const b = await api('POST', '/api/buckets', { token, body: { name } });
       const s = await api('POST', `/api/buckets/${b.body.id}/data-sources`, { token, body: { name: 's' } });
@@ -67,11 +79,18 @@ describe('HTTP API keys', () => {
     const ro = await newKey({ permissions: ['read'] });
     const wo = await newKey({ permissions: ['write'] });
     expectCode(await write(ro.secret, x), 403, 'forbidden');
-    const batch = await api('POST', '/api/data/batch', { apiKey: ro.secret, body: { bucketId: x.bucketId, readings: [{ dataSourceId: x.sourceId, values: { v: 1 } }] } });
+    const batch = await api('POST', '/api/data/batch', {
+      apiKey: ro.secret,
+      body: { bucketId: x.bucketId, readings: [{ dataSourceId: x.sourceId, values: { v: 1 } }] },
+    });
     expectCode(batch, 403, 'forbidden');
     expect((await write(wo.secret, x)).status).toBe(201);
     expectCode(await read(wo.secret, x), 403, 'forbidden');
-    expectCode(await api('GET', `/api/data/latest?bucketId=${x.bucketId}&dataSourceId=${x.sourceId}`, { apiKey: wo.secret }), 403, 'forbidden');
+    expectCode(
+      await api('GET', `/api/data/latest?bucketId=${x.bucketId}&dataSourceId=${x.sourceId}`, { apiKey: wo.secret }),
+      403,
+      'forbidden',
+    );
     expect((await read(ro.secret, x)).status).toBe(200);
   });
 
@@ -145,7 +164,9 @@ describe('HTTP API keys', () => {
 
   it('a key as Bearer or in the URL is refused with api_key_in_wrong_place', async () => {
     const k = await newKey({ permissions: ['read', 'write'] });
-    const asBearer = await api('GET', `/api/data?bucketId=${x.bucketId}&${range}`, { headers: { authorization: `Bearer ${k.secret}` } });
+    const asBearer = await api('GET', `/api/data?bucketId=${x.bucketId}&${range}`, {
+      headers: { authorization: `Bearer ${k.secret}` },
+    });
     expectCode(asBearer, 401, 'api_key_in_wrong_place');
     const bearerOnManagement = await api('GET', '/api/buckets', { headers: { authorization: `Bearer ${k.secret}` } });
     expectCode(bearerOnManagement, 401, 'api_key_in_wrong_place');
@@ -154,14 +175,20 @@ describe('HTTP API keys', () => {
     // Even alongside a proper header, and under any parameter name.
     const both = await api('GET', `/api/data?bucketId=${x.bucketId}&${range}&x=${k.secret}`, { apiKey: k.secret });
     expectCode(both, 401, 'api_key_in_wrong_place');
-    const post = await api('POST', `/api/data?key=${k.secret}`, { body: { bucketId: x.bucketId, dataSourceId: x.sourceId, values: { v: 1 } } });
+    const post = await api('POST', `/api/data?key=${k.secret}`, {
+      body: { bucketId: x.bucketId, dataSourceId: x.sourceId, values: { v: 1 } },
+    });
     expectCode(post, 401, 'api_key_in_wrong_place');
   });
 
   it('key management needs a JWT, not a key', async () => {
     const k = await newKey({ permissions: ['read', 'write'] });
     expectCode(await api('GET', '/api/keys', { apiKey: k.secret }), 401, 'unauthorized');
-    expectCode(await api('POST', '/api/keys', { apiKey: k.secret, body: { name: 'n', permissions: ['read'] } }), 401, 'unauthorized');
+    expectCode(
+      await api('POST', '/api/keys', { apiKey: k.secret, body: { name: 'n', permissions: ['read'] } }),
+      401,
+      'unauthorized',
+    );
   });
 
   it('list and get show prefixes and metadata, never a secret or its hash', async () => {
@@ -169,7 +196,17 @@ describe('HTTP API keys', () => {
     expect(list.status).toBe(200);
     expect(list.body.items.length).toBeGreaterThan(5);
     for (const item of list.body.items) {
-      expect(Object.keys(item).sort()).toEqual(['bucketIds', 'createdAt', 'expiresAt', 'id', 'lastUsedAt', 'name', 'permissions', 'prefix', 'revokedAt']);
+      expect(Object.keys(item).sort()).toEqual([
+        'bucketIds',
+        'createdAt',
+        'expiresAt',
+        'id',
+        'lastUsedAt',
+        'name',
+        'permissions',
+        'prefix',
+        'revokedAt',
+      ]);
       expect(item.prefix).toMatch(/^dakkio_[a-z0-9]{6}$/);
       expect((await api('GET', `/api/keys/${item.id}`, { token })).status).toBe(200);
     }

@@ -21,7 +21,9 @@ describe('HTTP login', () => {
   const login = (email: string, password: string) => api('POST', '/api/auth/login', { body: { email, password } });
 
   it('gives the same 401 body for an unknown email and a wrong password', async () => {
-    expect((await api('POST', '/api/auth/register', { body: { email: 'same@example.com', password: PASSWORD } })).status).toBe(201);
+    expect(
+      (await api('POST', '/api/auth/register', { body: { email: 'same@example.com', password: PASSWORD } })).status,
+    ).toBe(201);
     const unknown = await login('nobody@example.com', PASSWORD);
     const wrong = await login('same@example.com', 'wrong password!');
     const malformed = await login('not an email', PASSWORD);
