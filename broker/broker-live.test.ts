@@ -1,7 +1,7 @@
 import type { ApiKeyPrincipal } from '../core/auth/principal.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type BrokerEnv, createBrokerEnv } from './testing/broker-env.ts';
-import { closed, connect, nextMessage, subscribeGranted } from './testing/mqtt-client.ts';
+import { closed, connect, connectCollecting, nextMessage, subscribeGranted } from './testing/mqtt-client.ts';
 
 const T0 = Date.UTC(2026, 10, 28, 10, 0, 0);
 
@@ -93,6 +93,35 @@ describe('broker live data', () => {
     await env.events.publish({ type: 'alert.event', bucketId: t.bucketId, payload: { state: 'firing', value: 91 } });
     expect((await msg).json()).toEqual({ state: 'firing', value: 91 });
     await sub.endAsync();
+  });
+
+  it('delivers a persistent session’s backlog to its owner, never to another owner taking the client id', async () => {
+    const alerts = `dakkio/${t.bucketId}/alerts`;
+    const first = await connect(env.mqttUrl, { clientId: 'persist', password: t.secret, clean: false });
+    await subscribeGranted(first, alerts);
+    await first.endAsync();
+    await env.broker.publishAlert(t.bucketId, { n: 1 });
+
+    const intruder = await env.createTenant('intruder@example.com');
+    const { client: other, messages: stolen } = await connectCollecting(env.mqttUrl, {
+      clientId: 'persist',
+      password: intruder.secret,
+      clean: false,
+    });
+    // a round trip on the same connection: anything queued would have arrived before this SUBACK
+    await subscribeGranted(other, 'dakkio/clients/persist/errors');
+    expect(stolen).toEqual([]);
+    await other.endAsync();
+
+    await env.broker.publishAlert(t.bucketId, { n: 2 });
+    const { client: back, messages: got } = await connectCollecting(env.mqttUrl, {
+      clientId: 'persist',
+      password: t.secret,
+      clean: false,
+    });
+    await expect.poll(() => got.map((m) => JSON.parse(m.payload).n)).toContain(2);
+    expect(got.every((m) => m.topic === alerts)).toBe(true);
+    await back.endAsync();
   });
 
   it('counts connected clients and drains in-flight QoS 1 publishes on close', async () => {

@@ -87,7 +87,9 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
     counters.rejected(code);
     // `details` extends API.md's {topic, code, message} with the same details HTTP gives
     const body = details && details.length > 0 ? { topic, code, message, details } : { topic, code, message };
-    publishJson(errorTopicFor(session.clientId), body, 1).catch((err) =>
+    // QoS 0 on purpose: never queued for an offline session, so a later holder of the
+    // same client id (another owner) cannot read these
+    publishJson(errorTopicFor(session.clientId), body, 0).catch((err) =>
       log.warn({ err, clientId: session.clientId }, 'could not publish on the error topic'),
     );
   };
@@ -168,15 +170,21 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
     );
   }
 
-  /** Re-checks read rights on delivery, so a key whose scope shrank stops receiving at once. */
+  /**
+   * Re-checks rights on every delivery, queued ones included (Aedes runs this for a
+   * persistent session's backlog too): a bucket topic reaches only a session that was
+   * itself granted a subscription in that bucket, so a client id taken over by
+   * another owner never inherits the previous owner's queued messages, and a key
+   * whose scope shrank stops receiving at once.
+   */
   function authorizeForward(client: Client, packet: AedesPublishPacket) {
     const session = sessionOf.get(client);
     if (!session || session.dropped) return null;
+    const bucketId = bucketOfTopic(packet.topic);
+    if (bucketId === null) return packet;
     const principal = session.principal;
-    if (principal?.kind === 'api-key') {
-      const bucketId = bucketOfTopic(packet.topic);
-      if (bucketId !== null && !keyAllows(principal, bucketId, 'read')) return null;
-    }
+    if (!session.watched.has(bucketId)) return null;
+    if (principal?.kind === 'api-key' && !keyAllows(principal, bucketId, 'read')) return null;
     return packet;
   }
 

@@ -15,6 +15,18 @@ export async function connect(url: string, opts: IClientOptions = {}): Promise<M
   return mqtt.connectAsync(url, clientOptions(opts), false);
 }
 
+/** Connects with a message collector attached before the CONNACK, so a session's queued backlog is seen too. */
+export async function connectCollecting(url: string, opts: IClientOptions = {}) {
+  const client = mqtt.connect(url, clientOptions(opts));
+  const messages = collectMessages(client);
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+    client.once('close', () => reject(new Error('closed before CONNACK')));
+  });
+  return { client, messages };
+}
+
 /** The CONNACK return code a CONNECT gets (0 = accepted; the client is closed either way). */
 export async function connackCode(url: string, opts: IClientOptions = {}): Promise<number> {
   try {
