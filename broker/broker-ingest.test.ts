@@ -44,13 +44,15 @@ describe('broker ingest (MQTT.js)', () => {
     expect(c.dakkio_mqtt_bytes_in_total).toBeGreaterThan(0);
   });
 
-  it('stores QoS 0 publishes too', async () => {
+  it('stores QoS 0 (and QoS 2) publishes too', async () => {
     await dev.publishAsync(topic, JSON.stringify({ a: 1, timestamp: T0 }), { qos: 0 });
     await dev.publishAsync(`${topic}/b`, '2.5', { qos: 0 });
     // QoS 0 has no ack; a QoS 1 publish behind them on the same connection is acknowledged in order
     await dev.publishAsync(`${topic}/c`, '3', { qos: 1 });
+    // QoS 2 is accepted too: PUBREC after the commit, like QoS 1's PUBACK
+    await dev.publishAsync(`${topic}/d`, '4', { qos: 2 });
     const metrics = (await env.readAll(t.bucketId)).map((p) => `${p.metric}=${p.value}`).sort();
-    expect(metrics).toEqual(['a=1', 'b=2.5', 'c=3']);
+    expect(metrics).toEqual(['a=1', 'b=2.5', 'c=3', 'd=4']);
   });
 
   it('acknowledges bad payloads, stores nothing, explains on the error topic and keeps the connection', async () => {

@@ -227,7 +227,8 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
   let closed: Promise<void> | undefined;
   return {
     ports: listeners.ports,
-    connectedClients: () => aedes.connectedClients,
+    connectedClients: (ownerId?: string) =>
+      ownerId === undefined ? aedes.connectedClients : sessions.byOwner(ownerId).length,
     counters: () => counters.snapshot(),
     publishAlert,
     close() {

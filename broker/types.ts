@@ -113,7 +113,8 @@ export interface BrokerPorts {
 
 export interface Broker {
   readonly ports: BrokerPorts;
-  connectedClients(): number;
+  /** Every connected client, or (with an owner) those authenticated with that owner's credentials. */
+  connectedClients(ownerId?: string): number;
   /** Prometheus-style names, labels inline: `dakkio_mqtt_messages_rejected_total{reason="invalid_json"}`. */
   counters(): Record<string, number>;
   /** Publishes an alert event on `dakkio/<bucketId>/alerts` (also done for every `alert.event` on the bus). */
