@@ -271,7 +271,7 @@ export async function createDakkio(
         countReadings: (bucketIds, since) => readingStore.countReadings(bucketIds, since),
         ingestRatePerSecond: (bucketIds) => rate.perSecond(bucketIds),
         mqtt: {
-          connectedClients: () => broker.connectedClients(),
+          connectedClients: (ownerId) => broker.connectedClients(ownerId),
           counters: () => broker.counters(),
         },
         health: async () => {

@@ -3,7 +3,8 @@
  * keys and readings (total and last 24 h) and shows an ingest rate after writes;
  * bucket stats give totals, the time span, per-source and per-day counts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Api, createApiClient } from './harness/api-client.ts';
 import { startTestDakkio, type TestDakkio } from './harness/test-dakkio.ts';
 
@@ -72,6 +73,28 @@ describe('HTTP analytics', () => {
 
     const other = await api('GET', '/api/analytics/overview', { token: otherToken });
     expect(other.body).toMatchObject({ buckets: 1, dataSources: 1, apiKeys: 1, readings: { total: 3, last24h: 3 } });
+  });
+
+  it('overview counts only the caller’s live MQTT clients', async () => {
+    const client = await mqtt.connectAsync(d.mqttUrl, {
+      username: 'dev-1',
+      password: a.apiKey,
+      clientId: 'stats-dev-1',
+      reconnectPeriod: 0,
+    });
+    try {
+      const mine = await api('GET', '/api/analytics/overview', { token: a.token });
+      expect(mine.body.mqtt.connectedClients).toBe(1);
+      const theirs = await api('GET', '/api/analytics/overview', { token: otherToken });
+      expect(theirs.body.mqtt.connectedClients).toBe(0);
+    } finally {
+      await client.endAsync();
+    }
+    await vi.waitFor(
+      async () =>
+        expect((await api('GET', '/api/analytics/overview', { token: a.token })).body.mqtt.connectedClients).toBe(0),
+      { timeout: 15_000, interval: 50 },
+    );
   });
 
   it('overview needs a JWT', async () => {
