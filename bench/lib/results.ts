@@ -1,7 +1,11 @@
 /** Prints a result table and appends it, dated, to bench/RESULTS.md. */
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { loadavg } from 'node:os';
 import { machineInfo } from './machine.ts';
+
+// this machine is shared: the load around the run says how much to trust absolute figures
+const loadAtStart = loadavg()[0]!;
 
 export const RESULTS_PATH = fileURLToPath(new URL('../RESULTS.md', import.meta.url));
 
@@ -31,7 +35,7 @@ export function recordResults(r: Report): void {
   const body = [
     `## ${r.bench} — ${when}`,
     '',
-    `Machine: ${m.cores} cores, ${m.cpuModel}; Node ${m.node}; commit ${m.commit}.`,
+    `Machine: ${m.cores} cores, ${m.cpuModel}; Node ${m.node}; commit ${m.commit}; 1-min load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end (shared machine).`,
     '',
     r.method,
     '',

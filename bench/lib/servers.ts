@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -181,11 +181,21 @@ export function mosquittoVersion(): string {
 export async function startMosquitto(core: number | undefined, users?: { username: string; password: string }[]) {
   const dir = mkdtempSync(join(tmpdir(), 'mosquitto-bench-'));
   const port = await freePort();
-  const conf = [`listener ${port} 127.0.0.1`, 'persistence false', 'log_dest none', 'max_queued_messages 1000'];
+  const conf = [
+    `listener ${port} 127.0.0.1`,
+    'persistence false',
+    'log_dest stderr',
+    'log_type error',
+    'log_type warning',
+    'max_queued_messages 1000',
+  ];
   if (users) {
     const pwFile = join(dir, 'passwd');
-    writeFileSync(pwFile, users.map((u) => `${u.username}:${u.password}`).join('\n') + '\n', { mode: 0o600 });
+    writeFileSync(pwFile, `${users.map((u) => `${u.username}:${u.password}`).join('\n')}\n`);
     execFileSync('mosquitto_passwd', ['-U', pwFile]);
+    // started as root, mosquitto drops to its own user, which must still read the file
+    chmodSync(dir, 0o755);
+    chmodSync(pwFile, 0o644);
     conf.push(`password_file ${pwFile}`, 'allow_anonymous false');
   } else {
     conf.push('allow_anonymous true');
@@ -194,8 +204,8 @@ export async function startMosquitto(core: number | undefined, users?: { usernam
   const [c, a] = pinnedCommand(MOSQUITTO, ['-c', join(dir, 'mosquitto.conf')], core);
   const child = spawn(c, a, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
+  child.stdout!.on('data', (d) => (out = (out + d).slice(-20_000)));
+  child.stderr!.on('data', (d) => (out = (out + d).slice(-20_000)));
   const s = handle('mosquitto', child, { mqtt: port }, () => out, () => rmSync(dir, { recursive: true, force: true }));
   try {
     await waitForPort(port, 10_000);

@@ -1,0 +1,158 @@
+/**
+ * Warm authenticated connect storm: CONNECT→CONNACK per second for N clients,
+ * each with its own credential (dakkio: an API key; Mosquitto: a password-file
+ * user), after one untimed pass so dakkio's key cache is warm. Bare Aedes (no auth)
+ * is measured too, as the broker's own ceiling. Broker CPU per connect from /proc.
+ *
+ *   npm run bench:connect -- [--clients=2000] [--runs=3] [--concurrency=50]
+ */
+import type { Socket } from 'node:net';
+import { benchArgs } from './lib/args.ts';
+import { createKeys, setupDakkio } from './lib/dakkio-setup.ts';
+import { connectRaw, disconnectRaw } from './lib/mqtt-load.ts';
+import { cpuMeter, pinGenerator } from './lib/proc.ts';
+import { recordResults } from './lib/results.ts';
+import { type ServerProcess, mosquittoVersion, startBareAedes, startDakkio, startMosquitto, stopAll } from './lib/servers.ts';
+import { fmt, median, percentile, ratio, summarize } from './lib/stats.ts';
+
+const args = benchArgs({
+  clients: { type: 'string', default: '2000' },
+  runs: { type: 'string', default: '3' },
+  concurrency: { type: 'string', default: '50' },
+});
+const N = Number(args.clients);
+const runs = Number(args.runs);
+const concurrency = Number(args.concurrency);
+const core = pinGenerator()?.serverCore;
+
+type Creds = (i: number) => { username?: string; password?: string };
+
+/** Connects all N clients, at most `concurrency` CONNECTs pending at once. */
+async function storm(port: number, creds: Creds, tag: string) {
+  const sockets: Socket[] = [];
+  const latencies: number[] = [];
+  let next = 0;
+  let failures = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < N) {
+        const i = next++;
+        const t = performance.now();
+        try {
+          sockets.push(await connectRaw(port, `c-${tag}-${i}`, creds(i)));
+          latencies.push(performance.now() - t);
+        } catch {
+          failures++;
+        }
+      }
+    }),
+  );
+  const elapsed = (performance.now() - t0) / 1000;
+  return { sockets, latencies, elapsed, failures };
+}
+
+interface Target {
+  name: string;
+  server: ServerProcess;
+  creds: Creds;
+  rates: number[];
+  cpuPerConnectMs: number[];
+  p50: number[];
+  p99: number[];
+  genCpu: number[];
+  failures: number;
+}
+
+async function measureOnce(t: Target, r: number) {
+  const meter = cpuMeter([
+    { name: 'server', pid: t.server.pid },
+    { name: 'gen', pid: 'self' },
+  ]);
+  const s = await storm(t.server.ports.mqtt!, t.creds, `r${r}`);
+  const cpu = meter.stop();
+  const ok = s.sockets.length;
+  const cpuMs = (cpu.server!.cpuSeconds * 1000) / Math.max(1, ok);
+  t.rates.push(ok / s.elapsed);
+  t.cpuPerConnectMs.push(cpuMs);
+  t.p50.push(percentile(s.latencies, 50));
+  t.p99.push(percentile(s.latencies, 99));
+  t.genCpu.push(cpu.gen!.cores);
+  t.failures += s.failures;
+  process.stderr.write(
+    `${t.name} run ${r + 1}/${runs}: ${Math.round(ok / s.elapsed)} connects/s, ${ok}/${N} ok, ` +
+      `server CPU ${cpuMs.toFixed(3)} ms/connect, gen ${cpu.gen!.cores.toFixed(2)} cores\n`,
+  );
+  await Promise.all(s.sockets.map(disconnectRaw));
+  // let the broker finish tearing the sessions down before the next storm
+  await new Promise((res) => setTimeout(res, 1000));
+}
+
+const users = Array.from({ length: N }, (_, i) => ({ username: `dev${i}`, password: `pw-${i}-${'x'.repeat(20)}` }));
+const targets: Target[] = [];
+const target = (name: string, server: ServerProcess, creds: Creds): Target => ({
+  name,
+  server,
+  creds,
+  rates: [],
+  cpuPerConnectMs: [],
+  p50: [],
+  p99: [],
+  genCpu: [],
+  failures: 0,
+});
+try {
+  // all three stay up (idle) and the runs alternate between them, so a burst of load
+  // from elsewhere on this shared machine hits every target alike
+  targets.push(target('bare Aedes (no auth)', await startBareAedes(core), () => ({})));
+  targets.push(target(`Mosquitto ${mosquittoVersion()} (password file)`, await startMosquitto(core, users), (i) => users[i]!));
+  const d = await startDakkio(core);
+  const f = await setupDakkio(`http://127.0.0.1:${d.ports.http}`, 1);
+  const keys = await createKeys(f, N);
+  targets.push(target('dakkio (API keys, warm)', d, (i) => ({ username: `dev${i}`, password: keys[i]! })));
+  for (const t of targets) {
+    const warm = await storm(t.server.ports.mqtt!, t.creds, 'warm');
+    await Promise.all(warm.sockets.map(disconnectRaw));
+    if (warm.failures) process.stderr.write(`${t.name}: ${warm.failures} warm-up connects failed\n`);
+  }
+  for (let r = 0; r < runs; r++) for (const t of targets) await measureOnce(t, r);
+} finally {
+  await stopAll();
+}
+const rows = targets;
+
+const mosq = rows.find((r) => r.name.startsWith('Mosquitto'));
+const aedes = rows.find((r) => r.name.startsWith('bare Aedes'));
+recordResults({
+  bench: 'bench:connect',
+  method: `${N} clients, each with its own credential, at most ${concurrency} CONNECTs pending; one untimed warm-up pass, then ${runs} timed storms per target, alternating between targets (all ${N} connected, then all disconnected). At most ${concurrency} pending: more overflowed Mosquitto's listen backlog (1 s SYN retransmits). Raw TCP clients (MQTT 3.1.1, clean session).`,
+  tables: [
+    {
+      columns: [
+        'target',
+        'connects/s median (min–max)',
+        '× Mosquitto',
+        '× bare Aedes',
+        'CONNACK latency p50 / p99 ms',
+        'broker CPU ms per connect',
+        'generator CPU (cores)',
+        'failed connects',
+      ],
+      rows: rows.map((r) => [
+        r.name,
+        fmt(summarize(r.rates), 0),
+        mosq ? ratio(median(r.rates), median(mosq.rates)) : '—',
+        aedes ? ratio(median(r.rates), median(aedes.rates)) : '—',
+        `${median(r.p50).toFixed(1)} / ${median(r.p99).toFixed(1)}`,
+        fmt(summarize(r.cpuPerConnectMs), 3),
+        median(r.genCpu).toFixed(2),
+        r.failures,
+      ]),
+    },
+  ],
+  notes: [
+    'dakkio runs with DAKKIO_MQTT_CONNECT_RATE_PER_IP=0 (every client comes from 127.0.0.1).',
+    'Mosquitto\'s password file is hashed by mosquitto_passwd -U (its default PBKDF2-SHA512).',
+    'Servers pinned to core 0, generator to core 1 (taskset).',
+  ],
+});
