@@ -40,8 +40,8 @@ describe('broker authentication', () => {
     await env.keys.revoke(t.ownerId, t.keyId);
     expect(await connackCode(env.mqttUrl, { clientId: 'rev', password: t.secret })).toBe(5);
 
-    const { secret } = await env.keys.create(t.ownerId, { name: 'short', permissions: ['write'], expiresAt: Date.now() + 300 });
-    await new Promise((r) => setTimeout(r, 400));
+    const { secret } = await env.keys.create(t.ownerId, { name: 'short', permissions: ['write'], expiresAt: Date.now() + 600 });
+    await new Promise((r) => setTimeout(r, 700));
     expect(await connackCode(env.mqttUrl, { clientId: 'exp', password: secret })).toBe(5);
   });
 
@@ -65,7 +65,7 @@ describe('broker authentication', () => {
 
   it('closes the sessions of a key when it expires', async () => {
     const t = await env.createTenant('a@example.com');
-    const { secret } = await env.keys.create(t.ownerId, { name: 'short', permissions: ['write'], expiresAt: Date.now() + 500 });
+    const { secret } = await env.keys.create(t.ownerId, { name: 'short', permissions: ['write'], expiresAt: Date.now() + 1_500 });
     const c = await connect(env.mqttUrl, { clientId: 'exp', password: secret });
     await closed(c);
     expect(env.broker.counters().dakkio_mqtt_sessions_dropped_total).toBe(1);
@@ -128,8 +128,9 @@ describe('broker limits and listeners', () => {
     const env = await createBrokerEnv({ connectRatePerIp: 2 });
     try {
       const t = await env.createTenant('a@example.com');
-      const codes: number[] = [];
-      for (let i = 0; i < 4; i++) codes.push(await connackCode(env.mqttUrl, { clientId: `c${i}`, password: t.secret }));
+      const codes = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => connackCode(env.mqttUrl, { clientId: `c${i}`, password: t.secret })),
+      );
       expect(codes).toContain(3);
       expect(env.broker.counters()['dakkio_mqtt_connections_refused_total{reason="rate_limited"}']).toBeGreaterThan(0);
     } finally {
