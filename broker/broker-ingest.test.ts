@@ -144,7 +144,7 @@ describe('broker ingest (MQTT.js)', () => {
     dev = await connect(env.mqttUrl, { clientId: 'dev-1', password: t.secret });
     await subscribeGranted(dev, errorTopic);
     const err = nextMessage(dev, errorTopic);
-    for (let i = 0; i < 6; i++) await dev.publishAsync(`${topic}/n`, String(i), { qos: 1 });
+    await Promise.all(Array.from({ length: 6 }, (_, i) => dev.publishAsync(`${topic}/n`, String(i), { qos: 1 })));
     expect(((await err).json() as { code: string }).code).toBe('rate_limited');
     expect(dev.connected).toBe(true);
     expect((await env.readAll(t.bucketId)).length).toBeLessThan(6);
