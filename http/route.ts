@@ -76,6 +76,19 @@ export async function readJsonBody(c: Context): Promise<unknown> {
   }
 }
 
+/**
+ * A call whose body fields are all optional (key rotation) may come with no body at all,
+ * as `curl -X POST` sends it: that means `{}`. Anything that carries a body is read as JSON.
+ */
+async function readRouteBody(c: Context, schema: z.ZodType): Promise<unknown> {
+  const bodiless =
+    c.req.header('content-type') === undefined &&
+    c.req.header('transfer-encoding') === undefined &&
+    (c.req.header('content-length') ?? '0') === '0';
+  if (bodiless && schema.safeParse({}).success) return {};
+  return readJsonBody(c);
+}
+
 const payloadTooLarge = (limit: number) => {
   throw new DakkioError('payload_too_large', `request body exceeds ${limit} bytes`);
 };
@@ -111,7 +124,7 @@ export function addRoute<B extends z.ZodType | undefined, Q extends z.ZodType | 
   if (spec.auth === 'jwt') chain.push(mw.jwt);
   if (spec.auth === 'api-key') chain.push(mw.apiKey);
   app.on(spec.method.toUpperCase(), spec.path, ...(chain as []), async (c: Context<HttpEnv>) => {
-    const body = spec.body ? parseWith(spec.body, await readJsonBody(c), 'request body') : undefined;
+    const body = spec.body ? parseWith(spec.body, await readRouteBody(c, spec.body), 'request body') : undefined;
     const query = spec.query ? parseWith(spec.query, c.req.query(), 'query parameters') : undefined;
     const result = await handler({
       body,

@@ -277,6 +277,8 @@ describe('HTTP bad input', () => {
     expectError(r2, 415, 'unsupported_media_type', 'text/plain');
     const r3 = await api('POST', '/api/buckets', { token, rawBody: JSON.stringify({ name: 'x' }) });
     expectError(r3, 415, 'unsupported_media_type', 'no content type');
+    const bodiless = await api('POST', '/api/buckets', { token });
+    expectError(bodiless, 415, 'unsupported_media_type', 'no body, required fields');
     const r4 = await api('POST', '/api/data/batch', { apiKey, rawBody: '<xml/>', contentType: 'application/xml' });
     expectError(r4, 415, 'unsupported_media_type', 'batch xml');
     expect(

@@ -145,6 +145,12 @@ describe('HTTP API keys', () => {
     expectCode(await read(fresh, x), 401, 'unauthorized');
     expect((await read(again.body.secret, x)).status).toBe(200);
 
+    // With no body at all (curl -X POST), rotation takes its defaults.
+    const bare = await api('POST', `/api/keys/${k.id}/rotate`, { token });
+    expect(bare.status, bare.text).toBe(201);
+    expectCode(await read(again.body.secret, x), 401, 'unauthorized');
+    expect((await read(bare.body.secret, x)).status).toBe(200);
+
     const bad = await api('POST', `/api/keys/${k.id}/rotate`, { token, body: { graceSeconds: 86_401 } });
     expectCode(bad, 400, 'validation_failed');
   });
