@@ -223,6 +223,24 @@ describe('HTTP data queries', () => {
     expect(r.text).toBe(`timestamp,dataSourceId,metric,value\n${at('12:00:00')},${s2},note,"a, ""quoted""\nline"\n`);
   });
 
+  it('numeric aggregates skip text and read booleans as 0/1; count, first and last take every value', async () => {
+    const range = 'from=2026-11-25T00:00:00Z&to=2026-11-26T00:00:00Z';
+    await put(s2, { mixed: 'abc', flag: true }, '2026-11-25T01:00:00.000Z');
+    await put(s2, { mixed: 2, flag: false }, '2026-11-25T01:00:01.000Z');
+    await put(s2, { mixed: 4, flag: true }, '2026-11-25T01:00:02.000Z');
+    const agg = async (fn: string) => {
+      const r = await get(`${range}&dataSourceId=${s2}&aggregate=${fn}&interval=1h`);
+      return Object.fromEntries(
+        r.body.series.map((x: { metric: string; points: [string, unknown][] }) => [x.metric, x.points[0]![1]]),
+      );
+    };
+    expect(await agg('avg')).toEqual({ mixed: 3, flag: 2 / 3 });
+    expect(await agg('sum')).toEqual({ mixed: 6, flag: 2 });
+    expect(await agg('count')).toEqual({ mixed: 3, flag: 3 });
+    expect(await agg('first')).toEqual({ mixed: 'abc', flag: true });
+    expect(await agg('last')).toEqual({ mixed: 4, flag: true });
+  });
+
   it('latest returns the newest value of every metric', async () => {
     const r = await api('GET', `/api/data/latest?bucketId=${bucketId}&dataSourceId=${s1}`, { apiKey });
     expect(r.status).toBe(200);
