@@ -251,6 +251,7 @@ export async function createDakkio(
     const app = createHttpApp(
       {
         logger: rootLogger.child({ component: 'http' }),
+        clock,
         allowSignup: config.allowSignup,
         publicOrigin: config.publicOrigin,
         corsOrigins: (config.corsOrigins ?? '')

@@ -5,6 +5,7 @@
  * broker (connected clients, counters) arrives here as plain functions.
  */
 import type { ApiKeyPrincipal, UserPrincipal } from '../core/auth/principal.ts';
+import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Page, PageRequest } from '../core/pagination.ts';
 import type { ParsedBatch } from '../core/ingest/batch-import-parsers.ts';
@@ -22,6 +23,8 @@ type Tokens = { token: string; refreshToken: string; expiresAt: number };
 
 export interface HttpDeps {
   logger: Logger;
+  /** the composition root's clock, so "last 24 h" follows a test's manual clock (default: system time) */
+  clock?: Clock;
   allowSignup: boolean;
   publicOrigin: string | undefined;
   corsOrigins: string[];

@@ -20,6 +20,7 @@ describe('HTTP data queries', () => {
   let bucketId: string;
   let s1: string;
   let s2: string;
+  let token: string;
   const clock = createManualClock(NOW);
   const wholeDay = `from=${DAY}T00:00:00Z&to=2026-11-28T00:00:00Z`;
 
@@ -45,7 +46,7 @@ describe('HTTP data queries', () => {
   beforeAll(async () => {
     d = await startTestDakkio({ overrides: { clock } });
     api = createApiClient(d.baseUrl);
-    const token = (
+    token = (
       await api('POST', '/api/auth/register', {
         body: { email: 'data@example.com', password: 'correct horse battery' },
       })
@@ -292,5 +293,18 @@ describe('HTTP data queries', () => {
     ]);
     expect(await pointsOf(`metrics=fresh&from=${NOW - 26 * 3_600_000}`)).toHaveLength(3);
     expect(await pointsOf(`metrics=fresh&to=${NOW}`)).toEqual([[new Date(NOW - 3_600_000).toISOString(), 2]]);
+  });
+
+  it("the overview's last 24 h follow the server's clock", async () => {
+    clock.set(NOW + 10 * 86_400_000);
+    // The registration token has expired by then: log in again.
+    const login = await api('POST', '/api/auth/login', { body: { email: 'data@example.com', password: 'correct horse battery' } });
+    token = login.body.token;
+    const before = await api('GET', '/api/analytics/overview', { token });
+    expect(before.body.readings.last24h).toBe(0);
+    await put(s2, { later: 1 });
+    const after = await api('GET', '/api/analytics/overview', { token });
+    expect(after.body.readings.last24h).toBe(1);
+    expect(after.body.readings.total).toBe(before.body.readings.total + 1);
   });
 });

@@ -1,4 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import { systemClock } from '../../core/clock.ts';
 import type { HttpDeps } from '../deps.ts';
 import type { HttpEnv } from '../http-env.ts';
 import { addRoute, type RouteMiddlewares, userOf } from '../route.ts';
@@ -24,7 +25,7 @@ export function registerAnalyticsRoutes(app: OpenAPIHono<HttpEnv>, mw: RouteMidd
         deps.buckets.countByOwner(ownerId),
         deps.dataSources.countByOwner(ownerId),
         deps.apiKeys.countByOwner ? deps.apiKeys.countByOwner(ownerId) : Promise.resolve(0),
-        deps.countReadings(bucketIds, Date.now() - DAY_MS),
+        deps.countReadings(bucketIds, (deps.clock ?? systemClock).now() - DAY_MS),
       ]);
       return {
         buckets,
