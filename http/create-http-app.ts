@@ -31,6 +31,11 @@ export function createHttpApp(deps: HttpDeps, extraRoutes: RouteGroup[] = []): O
   app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
 
   app.use('*', secureHeaders({ crossOriginResourcePolicy: 'same-origin' }));
+  // Answers carry tokens, key secrets and private data: no browser or proxy cache may keep them (OWASP REST).
+  app.use('/api/*', async (c, next) => {
+    await next();
+    if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
+  });
   app.use(
     '/api/*',
     cors({

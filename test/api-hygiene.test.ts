@@ -94,6 +94,7 @@ describe('HTTP hygiene', () => {
     expect(r.headers.get('strict-transport-security'), what).toMatch(/max-age=\d+/);
     expect(r.headers.get('cross-origin-resource-policy'), what).toBeTruthy();
     expect(r.headers.get('x-powered-by'), what).toBeNull();
+    expect(r.headers.get('cache-control'), what).toBe('no-store');
   };
 
   it('GET /api/health is 200 {status: "ok"} without auth', async () => {
@@ -104,6 +105,17 @@ describe('HTTP hygiene', () => {
 
   it('sets security headers on successes, errors, 404s and preflights', async () => {
     expectSecurityHeaders(await api('GET', '/api/health'), 'health');
+    const login = await api('POST', '/api/auth/login', {
+      body: { email: 'hygiene@example.com', password: 'correct horse battery' },
+    });
+    expect(login.status).toBe(200);
+    expectSecurityHeaders(login, 'login (tokens in the body)');
+    const key = await api('POST', '/api/keys', { token, body: { name: 'k', permissions: ['read'] } });
+    expectSecurityHeaders(key, 'key creation (secret in the body)');
+    const bucketId = (await api('POST', '/api/buckets', { token, body: { name: 'h' } })).body.id;
+    const csv = await api('GET', `/api/data?bucketId=${bucketId}&format=csv`, { apiKey: key.body.secret });
+    expect(csv.status).toBe(200);
+    expectSecurityHeaders(csv, 'streamed csv');
     expectSecurityHeaders(await api('GET', '/api/buckets', { token }), 'list');
     expectSecurityHeaders(await api('GET', '/api/buckets'), '401');
     expectSecurityHeaders(await api('GET', '/api/no-such-route'), '404');
