@@ -144,6 +144,46 @@ describe('HTTP BOLA: another user’s resources are 404', () => {
     expect404(csv, 'csv batch');
   });
 
+  it('A cannot touch B’s alert rules, alert events or webhooks, nor wire B’s webhook into a rule', async () => {
+    const hook = await api('POST', '/api/webhooks', {
+      token: b.token,
+      body: { url: 'http://127.0.0.1:9/hook', events: ['alert.firing'] },
+    });
+    expect(hook.status, hook.text).toBe(201);
+    const hookId = hook.body.webhook.id as string;
+    const ruleBody = { name: 'hot', metric: 'temp', condition: { op: '>', value: 30 }, webhookIds: [hookId] };
+    const rule = await api('POST', `/api/buckets/${b.bucketId}/alert-rules`, { token: b.token, body: ruleBody });
+    expect(rule.status, rule.text).toBe(201);
+    const ruleId = rule.body.id as string;
+    const rules = `/api/buckets/${b.bucketId}/alert-rules`;
+    expect404(await api('GET', rules, { token: a.token }), 'list rules');
+    expect404(await api('POST', rules, { token: a.token, body: { ...ruleBody, webhookIds: [] } }), 'create rule');
+    expect404(await api('GET', `${rules}/${ruleId}`, { token: a.token }), 'GET rule');
+    expect404(await api('PATCH', `${rules}/${ruleId}`, { token: a.token, body: { enabled: false } }), 'PATCH rule');
+    expect404(await api('DELETE', `${rules}/${ruleId}`, { token: a.token }), 'DELETE rule');
+    expect404(
+      await api('GET', `/api/buckets/${a.bucketId}/alert-rules/${ruleId}`, { token: a.token }),
+      'rule via own bucket',
+    );
+    expect404(await api('GET', `/api/buckets/${b.bucketId}/alert-events`, { token: a.token }), 'alert events');
+    expect404(await api('GET', `/api/webhooks/${hookId}`, { token: a.token }), 'GET webhook');
+    expect404(
+      await api('PATCH', `/api/webhooks/${hookId}`, { token: a.token, body: { url: 'http://127.0.0.1:9/evil' } }),
+      'PATCH webhook',
+    );
+    expect404(await api('DELETE', `/api/webhooks/${hookId}`, { token: a.token }), 'DELETE webhook');
+    expect404(await api('POST', `/api/webhooks/${hookId}/test`, { token: a.token }), 'test webhook');
+    expect404(await api('GET', `/api/webhooks/${hookId}/deliveries`, { token: a.token }), 'deliveries');
+    expect((await api('GET', '/api/webhooks', { token: a.token })).body.items).toEqual([]);
+    // A's own rule may not send to B's webhook.
+    const wired = await api('POST', `/api/buckets/${a.bucketId}/alert-rules`, { token: a.token, body: ruleBody });
+    expect(wired.status, wired.text).toBeGreaterThanOrEqual(400);
+    expect(wired.status).toBeLessThan(500);
+    expect(wired.status).not.toBe(403);
+    expect((await api('GET', `${rules}/${ruleId}`, { token: b.token })).body.enabled).not.toBe(false);
+    expect((await api('GET', `/api/webhooks/${hookId}`, { token: b.token })).body.url).toBe('http://127.0.0.1:9/hook');
+  });
+
   it('an unknown id is the same 404 as a foreign one', async () => {
     const unknown = 'ffffffffffffffffffffffff';
     const foreign = await api('GET', `/api/buckets/${b.bucketId}`, { token: a.token });
