@@ -218,6 +218,31 @@ describe('HTTP data queries', () => {
     expect(empty.text.trimEnd()).toBe('timestamp,dataSourceId,metric,value');
   });
 
+  it('JSON caps a series at 10,000 points by default; CSV streams all of them unless a limit is given', async () => {
+    const base = Date.UTC(2026, 10, 20);
+    for (const [start, n] of [
+      [0, 10_000],
+      [10_000, 2_000],
+    ] as const) {
+      const readings = Array.from({ length: n }, (_, i) => ({
+        dataSourceId: s2,
+        values: { many: start + i },
+        timestamp: base + (start + i) * 1000,
+      }));
+      const r = await api('POST', '/api/data/batch', { apiKey, body: { bucketId, readings } });
+      expect(r.status).toBe(201);
+    }
+    const range = `from=${base}&to=${base + 86_400_000}&dataSourceId=${s2}&metrics=many`;
+    const json = await pointsOf(range);
+    expect(json).toHaveLength(10_000);
+    expect(json[9_999]).toEqual([new Date(base + 9_999_000).toISOString(), 9_999]);
+    const csv = await get(`${range}&format=csv`);
+    const lines = csv.text.trimEnd().split('\n');
+    expect(lines).toHaveLength(12_001);
+    expect(lines.at(-1)).toBe(`${new Date(base + 11_999_000).toISOString()},${s2},many,11999`);
+    expect(await pointsOf(`${range}&limit=12000`)).toHaveLength(12_000);
+  });
+
   it('CSV quotes text values that need it', async () => {
     await put(s2, { note: 'a, "quoted"\nline' }, at('12:00:00'));
     const r = await get(`${wholeDay}&dataSourceId=${s2}&metrics=note&format=csv`);
@@ -298,7 +323,9 @@ describe('HTTP data queries', () => {
   it("the overview's last 24 h follow the server's clock", async () => {
     clock.set(NOW + 10 * 86_400_000);
     // The registration token has expired by then: log in again.
-    const login = await api('POST', '/api/auth/login', { body: { email: 'data@example.com', password: 'correct horse battery' } });
+    const login = await api('POST', '/api/auth/login', {
+      body: { email: 'data@example.com', password: 'correct horse battery' },
+    });
     token = login.body.token;
     const before = await api('GET', '/api/analytics/overview', { token });
     expect(before.body.readings.last24h).toBe(0);
