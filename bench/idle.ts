@@ -44,39 +44,54 @@ async function connectAll(port: number, creds: Creds, tag: string, n: number): P
 
 interface Target {
   name: string;
-  server: ServerProcess;
-  creds: Creds;
+  /** starts a fresh server and returns the credentials of client i */
+  start(): Promise<{ server: ServerProcess; creds: Creds }>;
   perConnKb: number[];
   baseMb: number[];
 }
 
+/**
+ * A fresh server per run: memory freed by disconnected clients stays in the process
+ * (V8 heap, malloc arenas), so a second storm on the same process measures reuse, not cost.
+ */
 async function measureOnce(t: Target, r: number) {
-  await sleep(settleMs);
-  const before = rssBytesOf(t.server.pid);
-  const sockets = await connectAll(t.server.ports.mqtt!, t.creds, `r${r}`, N);
-  await sleep(settleMs);
-  const after = rssBytesOf(t.server.pid);
-  const perConn = (after - before) / N / 1024;
-  t.perConnKb.push(perConn);
-  t.baseMb.push(before / 2 ** 20);
-  process.stderr.write(
-    `${t.name} run ${r + 1}/${runs}: RSS ${(before / 2 ** 20).toFixed(1)} → ${(after / 2 ** 20).toFixed(1)} MiB, ${perConn.toFixed(2)} KiB/connection\n`,
-  );
-  await Promise.all(sockets.map(disconnectRaw));
+  const { server, creds } = await t.start();
+  try {
+    // one untimed pass, so code paths, caches and pools are loaded before the baseline
+    await Promise.all((await connectAll(server.ports.mqtt!, creds, 'warm', 200)).map(disconnectRaw));
+    await sleep(settleMs);
+    const before = rssBytesOf(server.pid);
+    const sockets = await connectAll(server.ports.mqtt!, creds, `r${r}`, N);
+    await sleep(settleMs);
+    const after = rssBytesOf(server.pid);
+    const perConn = (after - before) / N / 1024;
+    t.perConnKb.push(perConn);
+    t.baseMb.push(before / 2 ** 20);
+    process.stderr.write(
+      `${t.name} run ${r + 1}/${runs}: RSS ${(before / 2 ** 20).toFixed(1)} → ${(after / 2 ** 20).toFixed(1)} MiB, ${perConn.toFixed(2)} KiB/connection\n`,
+    );
+    await Promise.all(sockets.map(disconnectRaw));
+  } finally {
+    await server.stop();
+  }
 }
 
 const users = Array.from({ length: N }, (_, i) => ({ username: `dev${i}`, password: `pw-${i}-${'x'.repeat(20)}` }));
-const targets: Target[] = [];
+const t = (name: string, start: Target['start']): Target => ({ name, start, perConnKb: [], baseMb: [] });
+const targets: Target[] = [
+  t('bare Aedes (no auth)', async () => ({ server: await startBareAedes(core), creds: () => ({}) })),
+  t(`Mosquitto ${mosquittoVersion()} (password file)`, async () => ({
+    server: await startMosquitto(core, users),
+    creds: (i) => users[i]!,
+  })),
+  t('dakkio (API keys)', async () => {
+    const server = await startDakkio(core);
+    const f = await setupDakkio(`http://127.0.0.1:${server.ports.http}`, 1);
+    const keys = await createKeys(f, Number(args.keys));
+    return { server, creds: (i) => ({ username: `dev${i}`, password: keys[i % keys.length]! }) };
+  }),
+];
 try {
-  const t = (name: string, server: ServerProcess, creds: Creds): Target => ({ name, server, creds, perConnKb: [], baseMb: [] });
-  targets.push(t('bare Aedes (no auth)', await startBareAedes(core), () => ({})));
-  targets.push(t(`Mosquitto ${mosquittoVersion()} (password file)`, await startMosquitto(core, users), (i) => users[i]!));
-  const d = await startDakkio(core);
-  const f = await setupDakkio(`http://127.0.0.1:${d.ports.http}`, 1);
-  const keys = await createKeys(f, Number(args.keys));
-  targets.push(t('dakkio (API keys)', d, (i) => ({ username: `dev${i}`, password: keys[i % keys.length]! })));
-  // one untimed pass each, so code paths, caches and pools are loaded before the first baseline
-  for (const x of targets) await Promise.all((await connectAll(x.server.ports.mqtt!, x.creds, 'warm', 200)).map(disconnectRaw));
   for (let r = 0; r < runs; r++) for (const x of targets) await measureOnce(x, r);
 } finally {
   await stopAll();
@@ -86,7 +101,7 @@ const aedes = targets.find((x) => x.name.startsWith('bare Aedes'));
 const mosq = targets.find((x) => x.name.startsWith('Mosquitto'));
 recordResults({
   bench: 'bench:idle',
-  method: `${N} idle clients (keepalive 0, clean session, no subscriptions), RSS (/proc/<pid>/status VmRSS) read ${settleMs / 1000} s after the last CONNACK minus RSS before connecting; ${runs} runs per target, alternating between targets; dakkio clients share ${args.keys} API keys round robin.`,
+  method: `${N} idle clients (keepalive 0, clean session, no subscriptions), RSS (/proc/<pid>/status VmRSS) read ${settleMs / 1000} s after the last CONNACK minus RSS before connecting; ${runs} runs per target, each on a freshly started server after a warm-up of 200 connects, alternating between targets; dakkio clients share ${args.keys} API keys round robin.`,
   tables: [
     {
       columns: ['target', 'KiB per idle connection median (min–max)', '× bare Aedes', '× Mosquitto', 'RSS before (MiB)'],
