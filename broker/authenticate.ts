@@ -27,6 +27,8 @@ export interface AuthenticateContext {
   sessions: SessionRegistry;
   log: Logger;
   isClosing(): boolean;
+  /** an empty client id with clean session 0, noted at preConnect (Aedes invents an id for it) */
+  hasEmptyPersistentId?(client: Client): boolean;
   /** The session is accepted: index it, watch its connection, arm its expiry. */
   onSession(client: Client, session: Session): void;
 }
@@ -53,6 +55,9 @@ export function createAuthenticate(ctx: AuthenticateContext): AuthenticateHandle
     };
     void (async () => {
       if (ctx.isClosing()) return refuse(ConnackCode.serverUnavailable, 'shutting_down', 'server shutting down');
+      if (ctx.hasEmptyPersistentId?.(client)) {
+        return refuse(ConnackCode.identifierRejected, 'client_id_rejected', 'an empty client id needs clean session [MQTT-3.1.3-8]');
+      }
       const ip = remoteIp(client);
       if (connectLimiter) {
         try {

@@ -15,6 +15,7 @@ import {
   Aedes,
   type AedesPublishPacket,
   type Client,
+  type PreConnectHandler,
   type PublishPacket,
   type Subscription,
 } from 'aedes';
@@ -61,6 +62,12 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
     session.connection.close();
   };
   const keyLifecycle = createKeyLifecycle({ deps, sessions, log, drop });
+  // Aedes gives an empty client id a generated one before authenticate runs, so it is noted here
+  const emptyPersistentId = new WeakSet<Client>();
+  const preConnect: PreConnectHandler = (client, packet, cb) => {
+    if (packet.clientId === '' && !packet.clean) emptyPersistentId.add(client);
+    cb(null, true);
+  };
   const authenticate = createAuthenticate({
     deps,
     options,
@@ -68,6 +75,7 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
     sessions,
     log,
     isClosing: () => closing,
+    hasEmptyPersistentId: (client) => emptyPersistentId.has(client),
     onSession(client, session) {
       sessions.add(session);
       sessionOf.set(client, session);
@@ -76,7 +84,7 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
     },
   });
 
-  const aedes = await Aedes.createBroker({ authenticate, authorizePublish, authorizeSubscribe, authorizeForward });
+  const aedes = await Aedes.createBroker({ preConnect, authenticate, authorizePublish, authorizeSubscribe, authorizeForward });
   aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
   aedes.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'mqtt connection error'));
   const publish = promisify(aedes.publish.bind(aedes)) as (packet: PublishPacket) => Promise<void>;
@@ -149,9 +157,12 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
     if (!session || session.dropped) return refuse();
     const principal = session.principal;
     const target = parseSubscribeFilter(sub.topic);
-    if (target.kind === 'refused') return refuse();
+    // Mosquitto-style credentials get every valid filter, as Mosquitto 2.0 grants them;
+    // what they may read is decided per delivered message (authorizeForward)
+    const legacyWide = target.kind === 'refused' && principal?.kind === 'mqtt-credential';
+    if (target.kind === 'refused' && !legacyWide) return refuse();
     if (target.kind === 'errors') return target.clientId === session.clientId ? cb(null, sub) : refuse();
-    if (target.kind === 'other') {
+    if (target.kind === 'other' || legacyWide) {
       if (!deps.otherTopics) return refuse();
       deps.otherTopics.canSubscribe(principal, session.clientId, sub.topic).then(
         (ok) => (ok ? cb(null, sub) : refuse()),
@@ -159,6 +170,7 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
       );
       return;
     }
+    if (target.kind === 'refused') return refuse();
     if (principal?.kind !== 'api-key' || !keyAllows(principal, target.bucketId, 'read')) return refuse();
     deps.directory.bucketOwner(target.bucketId).then(
       (owner) => {
@@ -181,8 +193,14 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
     const session = sessionOf.get(client);
     if (!session || session.dropped) return null;
     const bucketId = bucketOfTopic(packet.topic);
-    if (bucketId === null) return packet;
     const principal = session.principal;
+    if (bucketId === null) {
+      if (packet.topic === SINK_TOPIC) return null;
+      // wide subscriptions (`#`) of Mosquitto-style credentials must not reach other clients' error topics
+      if (packet.topic.startsWith('dakkio/')) return packet.topic === errorTopicFor(session.clientId) ? packet : null;
+      const canRead = deps.otherTopics?.canRead;
+      return !canRead || canRead(principal, session.clientId, packet.topic) ? packet : null;
+    }
     if (!session.watched.has(bucketId)) return null;
     if (principal?.kind === 'api-key' && !keyAllows(principal, bucketId, 'read')) return null;
     return packet;

@@ -77,10 +77,22 @@ export function createPublishHandler(ctx: PublishHandlerContext) {
 
     const target = parsePublishTopic(topic);
     if (target.kind === 'other') {
-      if (deps.otherTopics && (await deps.otherTopics.canPublish(principal, session.clientId, topic))) {
-        return { action: 'forward' };
+      const other = deps.otherTopics;
+      if (!other || !(await other.canPublish(principal, session.clientId, topic))) return deny(session, 'forbidden');
+      if (!principal || !other.ingest) return { action: 'forward' };
+      try {
+        const stored = await other.ingest(principal, topic, payload, deps.clock.now());
+        if (stored > 0) counters.inc(COUNTER.readingsAccepted, stored);
+      } catch (err) {
+        if (!isDakkioError(err)) throw err;
+        // subscribers still get the message, as on Mosquitto; only the reading is refused
+        if (isPayloadError(err.code)) reportError(session, topic, err.code, err.message, err.details);
+        else {
+          counters.rejected(err.code);
+          return { action: 'disconnect', reason: err.code };
+        }
       }
-      return deny(session, 'forbidden');
+      return { action: 'forward' };
     }
     if (target.kind === 'reserved' || principal?.kind !== 'api-key') return deny(session, 'forbidden');
 

@@ -48,6 +48,19 @@ export interface BrokerIngest {
 export interface OtherTopicAcl {
   canPublish(principal: DevicePrincipal | null, clientId: string, topic: string): Promise<boolean>;
   canSubscribe(principal: DevicePrincipal | null, clientId: string, filter: string): Promise<boolean>;
+  /**
+   * Per delivered message (synchronous: Aedes' authorizeForward is), as Mosquitto
+   * checks read access on delivery rather than at SUBSCRIBE. Absent = delivered.
+   */
+  canRead?(principal: DevicePrincipal | null, clientId: string, topic: string): boolean;
+  /**
+   * Topic mappings: turns an allowed publish outside dakkio/ into readings and
+   * resolves once they are committed (so the PUBACK follows the commit); returns
+   * how many readings were stored (0 = no mapping). Throws DakkioError: payload
+   * errors are reported on the error topic, anything else withholds the PUBACK.
+   * The message is routed to subscribers either way.
+   */
+  ingest?(principal: DevicePrincipal, topic: string, payload: Buffer, receivedAt: number): Promise<number>;
 }
 
 export interface BrokerDeps {

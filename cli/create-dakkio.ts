@@ -40,11 +40,14 @@ import { startHttpServer } from '../http/http-server.ts';
 import type { Config } from './config.ts';
 import { ConfigError } from './config.ts';
 import { loadOrCreateJwtSecret } from './jwt-secret.ts';
+import { wireMosquittoCompat } from './wire-mosquitto-compat.ts';
 
 export interface DakkioOverrides {
   clock?: Clock;
   /** lower scrypt cost, for tests only */
   passwordParams?: ScryptParams;
+  /** upstream broker reconnect backoff, for tests only */
+  upstreamBackoff?: { initialMs?: number; maxMs?: number };
 }
 
 export interface Dakkio {
@@ -213,6 +216,20 @@ export async function createDakkio(
     pruneTimer.unref();
     closers.push({ name: 'token-prune', close: () => clearInterval(pruneTimer) });
 
+    const mosquitto = wireMosquittoCompat({
+      db,
+      clock,
+      ids,
+      events,
+      logger: rootLogger.child({ component: 'mosquitto-compat' }),
+      dataSources,
+      submit: (points) => pipeline.submit(points),
+      ...(overrides.passwordParams ? { passwordParams: overrides.passwordParams } : {}),
+      ...(overrides.upstreamBackoff ? { upstreamBackoff: overrides.upstreamBackoff } : {}),
+    });
+    // after the pipeline, so the upstream connections stop (unacknowledged) before it flushes
+    closers.push({ name: 'mosquitto-compat', close: () => mosquitto.close() });
+
     const tls =
       config.tlsCert && config.tlsKey
         ? {
@@ -231,6 +248,7 @@ export async function createDakkio(
         onCommitted: (l) => pipeline.onCommitted(l),
         logger: rootLogger.child({ component: 'broker' }),
         clock,
+        ...mosquitto.brokerHooks,
       },
       {
         host: config.host,
@@ -246,6 +264,7 @@ export async function createDakkio(
     );
     // Listeners close before the pipeline flushes (closers run in reverse).
     closers.push({ name: 'broker', close: () => broker.close() });
+    await mosquitto.start();
 
     let ready = false;
     const app = createHttpApp(
@@ -286,7 +305,7 @@ export async function createDakkio(
           };
         },
       },
-      [alertRoutes({ rules, events: evaluator }), webhookRoutes(webhooks)],
+      [alertRoutes({ rules, events: evaluator }), webhookRoutes(webhooks), mosquitto.routes],
     );
     const http = await startHttpServer(app, {
       host: config.host,
