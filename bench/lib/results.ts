@@ -7,7 +7,8 @@ import { machineInfo } from './machine.ts';
 // this machine is shared: the load around the run says how much to trust absolute figures
 const loadAtStart = loadavg()[0]!;
 
-export const RESULTS_PATH = fileURLToPath(new URL('../RESULTS.md', import.meta.url));
+/** BENCH_RESULTS_PATH redirects trial runs away from the recorded results. */
+export const RESULTS_PATH = process.env.BENCH_RESULTS_PATH ?? fileURLToPath(new URL('../RESULTS.md', import.meta.url));
 
 export interface Table {
   title?: string;
