@@ -69,101 +69,101 @@ async function waitStable(count: () => Promise<number>): Promise<number> {
   }
 }
 
-async function measure(
-  target: string,
-  server: ServerProcess,
-  extraPids: number[],
-  series: number,
-  publishers: number,
-  qos: 0 | 1,
-  fixture?: DakkioFixture,
-) {
-  const row: Row = { target, series, publishers, qos, results: [], serverCpu: [], genCpu: [] };
-  if (fixture) row.stored = { perSecond: [], verified: [] };
-  for (let r = 0; r < runs; r++) {
-    const before = fixture ? await fixture.countReadings() : 0;
-    const meter = cpuMeter([
-      { name: 'server', pid: server.pid },
-      ...extraPids.map((pid, i) => ({ name: `extra${i}`, pid })),
-      { name: 'gen', pid: 'self' as const },
-    ]);
-    const res = await runMqttLoad({
-      port: server.ports.mqtt!,
-      publishers,
-      window,
-      qos,
-      durationMs,
-      topicsFor: topicsFor(series, publishers, fixture),
-      username: fixture ? 'bench-device' : undefined,
-      password: fixture ? () => fixture.apiKey : undefined,
-    });
-    const cpu = meter.stop();
-    const serverCores = Object.entries(cpu)
-      .filter(([k]) => k !== 'gen')
-      .reduce((a, [, v]) => a + v.cores, 0);
-    row.results.push(res);
-    row.serverCpu.push(serverCores);
-    row.genCpu.push(cpu.gen!.cores);
-    let note = '';
-    if (fixture && row.stored) {
-      const after = await waitStable(() => fixture.countReadings());
-      const stored = after - before;
-      row.stored.perSecond.push((stored * res.perSecond) / Math.max(1, res.totalAcked));
-      const ok = qos === 1 ? stored === res.totalAcked : stored <= res.totalAcked;
-      row.stored.verified.push(ok);
-      note = ` stored=${stored} acked=${res.totalAcked}${ok ? '' : ' MISMATCH'}`;
-    }
-    process.stderr.write(
-      `${target} series=${series} pubs=${publishers} qos=${qos} run ${r + 1}/${runs}: ${Math.round(res.perSecond)}/s ` +
-        `p50=${percentile(res.latencies, 50).toFixed(1)}ms p99=${percentile(res.latencies, 99).toFixed(1)}ms ` +
-        `server=${serverCores.toFixed(2)} gen=${cpu.gen!.cores.toFixed(2)} cores dropped=${res.dropped}${note}\n`,
-    );
-    if (sustained) process.stderr.write(`  per second: ${res.timeline.join(' ')}\n`);
-  }
-  rows.push(row);
+interface Target {
+  name: string;
+  server: ServerProcess;
+  extraPids: number[];
+  series: number[];
+  fixture?: DakkioFixture;
 }
 
-async function baseline(name: string, start: () => Promise<ServerProcess>) {
-  const server = await start();
-  try {
-    for (const publishers of publisherCounts)
-      for (const qos of qosList) await measure(name, server, [], Math.min(...seriesList), publishers, qos);
-  } finally {
-    await server.stop();
+function rowFor(target: string, series: number, publishers: number, qos: 0 | 1, stored: boolean): Row {
+  let row = rows.find((r) => r.target === target && r.series === series && r.publishers === publishers && r.qos === qos);
+  if (!row) {
+    row = { target, series, publishers, qos, results: [], serverCpu: [], genCpu: [] };
+    if (stored) row.stored = { perSecond: [], verified: [] };
+    rows.push(row);
   }
+  return row;
 }
 
-async function dakkioTarget(store: 'sqlite' | 'questdb') {
+async function measureOnce(t: Target, series: number, publishers: number, qos: 0 | 1, r: number) {
+  const { server, fixture } = t;
+  const row = rowFor(t.name, series, publishers, qos, Boolean(fixture));
+  const before = fixture ? await fixture.countReadings() : 0;
+  const meter = cpuMeter([
+    { name: 'server', pid: server.pid },
+    ...t.extraPids.map((pid, i) => ({ name: `extra${i}`, pid })),
+    { name: 'gen', pid: 'self' as const },
+  ]);
+  const res = await runMqttLoad({
+    port: server.ports.mqtt!,
+    publishers,
+    window,
+    qos,
+    durationMs,
+    topicsFor: topicsFor(series, publishers, fixture),
+    username: fixture ? 'bench-device' : undefined,
+    password: fixture ? () => fixture.apiKey : undefined,
+  });
+  const cpu = meter.stop();
+  const serverCores = Object.entries(cpu)
+    .filter(([k]) => k !== 'gen')
+    .reduce((a, [, v]) => a + v.cores, 0);
+  row.results.push(res);
+  row.serverCpu.push(serverCores);
+  row.genCpu.push(cpu.gen!.cores);
+  let note = '';
+  if (fixture && row.stored) {
+    const after = await waitStable(() => fixture.countReadings());
+    const stored = after - before;
+    row.stored.perSecond.push((stored * res.perSecond) / Math.max(1, res.totalAcked));
+    const ok = qos === 1 ? stored === res.totalAcked : stored <= res.totalAcked;
+    row.stored.verified.push(ok);
+    note = ` stored=${stored} acked=${res.totalAcked}${ok ? '' : ' MISMATCH'}`;
+  }
+  process.stderr.write(
+    `${t.name} series=${series} pubs=${publishers} qos=${qos} run ${r + 1}/${runs}: ${Math.round(res.perSecond)}/s ` +
+      `p50=${percentile(res.latencies, 50).toFixed(1)}ms p99=${percentile(res.latencies, 99).toFixed(1)}ms ` +
+      `server=${serverCores.toFixed(2)} gen=${cpu.gen!.cores.toFixed(2)} cores dropped=${res.dropped}${note}\n`,
+  );
+  if (sustained) process.stderr.write(`  per second: ${res.timeline.join(' ')}\n`);
+}
+
+async function dakkioTarget(store: 'sqlite' | 'questdb', cleanup: (() => Promise<void>)[]): Promise<Target> {
   let qdb: BenchQuestDb | undefined;
-  if (store === 'questdb') qdb = await startBenchQuestDb(core);
-  try {
-    const server = await startDakkio(core, {
-      store,
-      ...(qdb ? { questdbUrl: qdb.server.httpUrl, questdbPgUrl: qdb.server.pgUrl } : {}),
-    });
-    try {
-      const fixture = await setupDakkio(`http://127.0.0.1:${server.ports.http}`, maxSeries);
-      for (const series of seriesList)
-        for (const publishers of publisherCounts)
-          for (const qos of qosList)
-            await measure(`dakkio ${store}`, server, qdb?.pid ? [qdb.pid] : [], series, publishers, qos, fixture);
-    } finally {
-      await server.stop();
-    }
-  } finally {
-    await qdb?.dispose();
+  if (store === 'questdb') {
+    qdb = await startBenchQuestDb(core);
+    cleanup.push(() => qdb!.dispose());
   }
+  const server = await startDakkio(core, {
+    store,
+    ...(qdb ? { questdbUrl: qdb.server.httpUrl, questdbPgUrl: qdb.server.pgUrl } : {}),
+  });
+  const fixture = await setupDakkio(`http://127.0.0.1:${server.ports.http}`, maxSeries);
+  return { name: `dakkio ${store}`, server, extraPids: qdb?.pid ? [qdb.pid] : [], series: seriesList, fixture };
 }
 
+const cleanup: (() => Promise<void>)[] = [];
 try {
+  // every target stays up (idle) and the runs alternate between them, so a burst of load
+  // from elsewhere on this shared machine hits every target alike
+  const targets: Target[] = [];
+  const minSeries = [Math.min(...seriesList)];
   if (!sustained) {
-    await baseline('bare Aedes', () => startBareAedes(core));
-    await baseline(`Mosquitto ${mosquittoVersion()}`, () => startMosquitto(core));
+    targets.push({ name: 'bare Aedes', server: await startBareAedes(core), extraPids: [], series: minSeries });
+    targets.push({ name: `Mosquitto ${mosquittoVersion()}`, server: await startMosquitto(core), extraPids: [], series: minSeries });
   }
-  await dakkioTarget('sqlite');
-  if (args.questdb) await dakkioTarget('questdb');
+  targets.push(await dakkioTarget('sqlite', cleanup));
+  if (args.questdb) targets.push(await dakkioTarget('questdb', cleanup));
+  for (const series of seriesList)
+    for (const publishers of publisherCounts)
+      for (const qos of qosList)
+        for (let r = 0; r < runs; r++)
+          for (const t of targets) if (t.series.includes(series)) await measureOnce(t, series, publishers, qos, r);
 } finally {
   await stopAll();
+  for (const c of cleanup) await c();
 }
 
 const ref = (name: string, r: Row) =>
