@@ -201,6 +201,28 @@ describe('HTTP resources', () => {
     expect(patched.body).toMatchObject({ name: 's', description: 'd', metadata: { floor: 3 } });
   });
 
+  it('a webhook secret is shown once, at creation, and never again', async () => {
+    const created = await api('POST', '/api/webhooks', {
+      token,
+      body: { url: 'http://127.0.0.1:9/hook', events: ['alert.firing', 'alert.resolved'] },
+    });
+    expect(created.status, created.text).toBe(201);
+    const secret = created.body.secret as string;
+    expect(secret).toMatch(/^whsec_/);
+    expect(JSON.stringify(created.body.webhook)).not.toContain(secret.slice(6));
+    const id = created.body.webhook.id as string;
+    const answers = [
+      await api('GET', '/api/webhooks', { token }),
+      await api('GET', `/api/webhooks/${id}`, { token }),
+      await api('PATCH', `/api/webhooks/${id}`, { token, body: { events: ['alert.firing'] } }),
+      await api('GET', `/api/webhooks/${id}/deliveries`, { token }),
+    ];
+    for (const r of answers) {
+      expect(r.status, r.text).toBe(200);
+      expect(r.text).not.toContain(secret.slice(6));
+    }
+  });
+
   it('a key naming a bucket of someone else (or none) is refused at creation', async () => {
     const other = await api('POST', '/api/auth/login', { body: { email: 'taken@example.com', password: PASSWORD } });
     const theirs = (await api('POST', '/api/buckets', { token: other.body.token, body: { name: 'theirs' } })).body.id;
