@@ -4,6 +4,7 @@
  * deletion end what API.md says they end. A manual clock drives expiry.
  */
 import { SignJWT, UnsecuredJWT } from 'jose';
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createManualClock } from '../core/clock.ts';
 import { type Api, createApiClient } from './harness/api-client.ts';
@@ -212,10 +213,20 @@ describe('HTTP auth: tokens and sessions', () => {
     });
     expect(put.status).toBe(201);
 
+    const device = await mqtt.connectAsync(d.mqttUrl, {
+      username: 'dev',
+      password: apiKey,
+      clientId: `doomed-${u.userId}`,
+      reconnectPeriod: 0,
+    });
+    const dropped = new Promise<void>((resolve) => device.once('close', () => resolve()));
+
     const wrong = await api('DELETE', '/api/auth/me', { token: u.token, body: { password: 'not my password' } });
     expect(wrong.status).toBe(403);
     const del = await api('DELETE', '/api/auth/me', { token: u.token, body: { password: PASSWORD } });
     expect(del.status).toBe(204);
+    await dropped; // API.md: live MQTT sessions of the account are dropped
+    await device.endAsync(true);
 
     await expect401('/api/auth/me', u.token);
     const q = await api('GET', `/api/data?bucketId=${bucket.body.id}`, { apiKey });
