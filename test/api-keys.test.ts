@@ -5,6 +5,7 @@
  * place, and no response ever carrying a secret (outside its one showing) or a hash.
  */
 import { createHash } from 'node:crypto';
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createManualClock } from '../core/clock.ts';
 import { type ApiCall, type ApiResponse, createApiClient } from './harness/api-client.ts';
@@ -116,6 +117,20 @@ describe('HTTP API keys', () => {
     expectCode(await write(k.secret, x), 401, 'unauthorized');
     const view = await api('GET', `/api/keys/${k.id}`, { token });
     expect(view.body.revokedAt).toMatch(/Z$/);
+  });
+
+  it('revoking over HTTP drops the MQTT sessions that authenticated with the key', async () => {
+    const k = await newKey({ permissions: ['read', 'write'] });
+    const device = await mqtt.connectAsync(d.mqttUrl, {
+      username: 'dev',
+      password: k.secret,
+      clientId: 'revoked-device',
+      reconnectPeriod: 0,
+    });
+    const dropped = new Promise<void>((resolve) => device.once('close', () => resolve()));
+    expect((await api('DELETE', `/api/keys/${k.id}`, { token })).status).toBe(204);
+    await dropped;
+    await device.endAsync(true);
   });
 
   it('an expired key is 401', async () => {
