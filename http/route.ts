@@ -37,7 +37,12 @@ export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType 
   };
   bodyLimitBytes?: number;
   /** skip the generic JSON body reading (the handler reads the raw body itself, e.g. batch import) */
-  rawBody?: { contentTypes: string[]; description: string };
+  rawBody?: {
+    contentTypes: string[];
+    description: string;
+    /** documentation schema per content type (default: a string), e.g. the JSON form of a batch */
+    schemas?: Record<string, z.ZodType>;
+  };
 }
 
 export interface RouteInput<B, Q> {
@@ -151,7 +156,12 @@ function register(app: OpenAPIHono<HttpEnv>, spec: RouteSpec<z.ZodType | undefin
   const content = spec.body
     ? { 'application/json': { schema: spec.body } }
     : spec.rawBody
-      ? Object.fromEntries(spec.rawBody.contentTypes.map((t) => [t, { schema: { type: 'string' as const } }]))
+      ? Object.fromEntries(
+          spec.rawBody.contentTypes.map((t) => [
+            t,
+            { schema: spec.rawBody?.schemas?.[t] ?? { type: 'string' as const } },
+          ]),
+        )
       : undefined;
   app.openAPIRegistry.registerPath({
     method: spec.method,

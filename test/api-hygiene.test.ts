@@ -282,6 +282,8 @@ describe('HTTP hygiene', () => {
         'format',
       ]),
     );
+    const batchJson = doc.paths['/api/data/batch'].post.requestBody.content['application/json'].schema;
+    expect(JSON.stringify(batchJson.$ref ? doc.components : batchJson)).toContain('readings');
     expect(Object.keys(doc.paths['/api/data/batch'].post.requestBody.content).sort()).toEqual([
       'application/json',
       'application/x-ndjson',

@@ -68,6 +68,7 @@ export function registerDataRoutes(app: OpenAPIHono<HttpEnv>, mw: RouteMiddlewar
         contentTypes: ['application/json', 'application/x-ndjson', 'text/csv'],
         description:
           'JSON: {bucketId, readings: [...]}; NDJSON: one {bucketId, dataSourceId, values, timestamp?} per line; CSV: header timestamp,bucketId,dataSourceId,<metric>...',
+        schemas: { 'application/json': postDataBatchBodySchema },
       },
       success: {
         status: 201,
