@@ -30,7 +30,7 @@ import { guardPacketSize, maxRemainingLengthFor } from './packet-size-guard.ts';
 import { createPublishHandler, type PublishOutcome } from './publish-handler.ts';
 import { createKeyLifecycle } from './session-events.ts';
 import { createSessionRegistry, type Session } from './sessions.ts';
-import { alertsTopic, bucketOfTopic, dataTopic, parseSubscribeFilter } from './topics.ts';
+import { alertsTopic, bucketOfTopic, dataTopic, grantedQos, parseSubscribeFilter } from './topics.ts';
 import type { Broker, BrokerDeps, BrokerOptions } from './types.ts';
 
 /**
@@ -190,6 +190,17 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
    * whose scope shrank stops receiving at once.
    */
   function authorizeForward(client: Client, packet: AedesPublishPacket) {
+    const allowed = mayForward(client, packet);
+    if (!allowed || allowed.qos === 0) return allowed;
+    // Aedes 1.2.0 downgrades only for a subscription equal to the topic (client.js deliverQoS);
+    // a QoS 1 wildcard subscription would get QoS 2 [MQTT-3.8.4-6]
+    const subs = (client as unknown as { subscriptions: Record<string, { qos?: number }> }).subscriptions;
+    const granted = grantedQos(subs, packet.topic);
+    if (granted < 1 || granted >= allowed.qos) return allowed;
+    return Object.assign(Object.create(Object.getPrototypeOf(allowed)) as AedesPublishPacket, allowed, { qos: granted });
+  }
+
+  function mayForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
     const session = sessionOf.get(client);
     if (!session || session.dropped) return null;
     const bucketId = bucketOfTopic(packet.topic);

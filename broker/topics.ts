@@ -66,3 +66,24 @@ export function bucketOfTopic(topic: string): string | null {
 
 export const dataTopic = (bucketId: string, dataSourceId: string) => `${TOPIC_ROOT}/${bucketId}/${dataSourceId}/data`;
 export const alertsTopic = (bucketId: string) => `${TOPIC_ROOT}/${bucketId}/alerts`;
+
+/** Does a concrete topic match an MQTT filter? (`$` topics only match filters that start with `$`) */
+export function topicMatches(filter: string, topic: string): boolean {
+  if (topic.startsWith('$') && !filter.startsWith('$')) return false;
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
+  }
+  return f.length === t.length;
+}
+
+/** The highest QoS among a client's subscriptions matching `topic` (-1 when none does). */
+export function grantedQos(subscriptions: Record<string, { qos?: number }>, topic: string): number {
+  let max = -1;
+  for (const [filter, sub] of Object.entries(subscriptions)) {
+    if ((sub.qos ?? 0) > max && topicMatches(filter, topic)) max = sub.qos ?? 0;
+  }
+  return max;
+}
