@@ -47,14 +47,14 @@ const T_BASE = Date.now() - 30 * 86_400_000;
 const nextTs = new Map<string, number>();
 const TS_DIGITS = 13;
 
-interface Template {
+export interface Template {
   topic: string;
   buf: Buffer;
   idOffset: number;
   tsOffset: number;
 }
 
-function makeTemplate(topic: string, qos: 0 | 1, metric: string): Template {
+export function makeTemplate(topic: string, qos: 0 | 1, metric: string): Template {
   const payload = `{"values":{"${metric}":21.5},"timestamp":${'9'.repeat(TS_DIGITS)}}`;
   const buf = mqttPacket.generate({
     cmd: 'publish',
@@ -71,7 +71,7 @@ function makeTemplate(topic: string, qos: 0 | 1, metric: string): Template {
   return { topic, buf, idOffset, tsOffset };
 }
 
-function encode(t: Template, id: number): Buffer {
+export function encode(t: Template, id: number): Buffer {
   const b = Buffer.allocUnsafe(t.buf.length);
   t.buf.copy(b);
   if (t.idOffset >= 0) b.writeUInt16BE(id, t.idOffset);

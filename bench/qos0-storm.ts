@@ -1,0 +1,170 @@
+/**
+ * Stability under a QoS 0 flood (issue 7, item 6): P publishers write QoS 0
+ * PUBLISHes as fast as TCP lets them, while one subscriber to every data topic never
+ * reads its socket (a slow consumer); after D seconds every client is dropped at
+ * once. C cycles per target. Reported: crash or not, messages/s written, broker RSS
+ * at start, peak during the flood, and after each cycle (issue target: back within
+ * 20% of the start), and for dakkio the stored rows.
+ *
+ *   npm run bench:qos0-storm -- [--duration=60] [--cycles=5] [--publishers=100] [--targets=aedes,dakkio]
+ */
+import type { Socket } from 'node:net';
+import mqttPacket from 'mqtt-packet';
+import { benchArgs } from './lib/args.ts';
+import { type DakkioFixture, setupDakkio } from './lib/dakkio-setup.ts';
+import { connectRaw, encode, makeTemplate } from './lib/mqtt-load.ts';
+import { cpuMeter, pinGenerator, rssBytesOf } from './lib/proc.ts';
+import { recordResults } from './lib/results.ts';
+import { type ServerProcess, startBareAedes, startDakkio, stopAll } from './lib/servers.ts';
+import { fmt, summarize } from './lib/stats.ts';
+
+const args = benchArgs({
+  duration: { type: 'string', default: '60' },
+  cycles: { type: 'string', default: '5' },
+  publishers: { type: 'string', default: '100' },
+  series: { type: 'string', default: '100' },
+  targets: { type: 'string', default: 'aedes,dakkio' },
+});
+const durationMs = Number(args.duration) * 1000;
+const cycles = Number(args.cycles);
+const P = Number(args.publishers);
+const SERIES = Number(args.series);
+const core = pinGenerator()?.serverCore;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const MiB = 2 ** 20;
+
+function alive(pid: number): boolean {
+  try {
+    rssBytesOf(pid);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function cycle(server: ServerProcess, prefix: string, f: DakkioFixture | undefined, c: number) {
+  const creds = f ? { username: 'storm', password: f.apiKey } : {};
+  const topic = (s: number) => `${prefix}/${f ? f.sourceIds[s % f.sourceIds.length] : `s${s}`}/data`;
+  const sub = await connectRaw(server.ports.mqtt!, `slow-sub-${c}`, creds);
+  sub.write(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `${prefix}/+/data`, qos: 0 }] } as mqttPacket.ISubscribePacket));
+  await sleep(200);
+  // the slow consumer: never reads again, so whatever is sent to it piles up somewhere
+  sub.pause();
+  const pubs: Socket[] = await Promise.all(Array.from({ length: P }, (_, p) => connectRaw(server.ports.mqtt!, `storm-${c}-${p}`, creds)));
+  let running = true;
+  let sent = 0;
+  pubs.forEach((socket, p) => {
+    const templates = Array.from({ length: Math.max(1, Math.ceil(SERIES / P)) }, (_, k) => makeTemplate(topic((p + k * P) % SERIES), 0, 'temperature'));
+    let k = 0;
+    const pump = () => {
+      for (let n = 0; n < 100 && running && !socket.destroyed; n++) {
+        sent++;
+        if (!socket.write(encode(templates[k++ % templates.length]!, 0))) {
+          socket.once('drain', pump);
+          return;
+        }
+      }
+      if (running && !socket.destroyed) setImmediate(pump);
+    };
+    pump();
+  });
+  let peak = 0;
+  const sampler = setInterval(() => {
+    if (alive(server.pid)) peak = Math.max(peak, rssBytesOf(server.pid));
+  }, 500);
+  const meter = cpuMeter([
+    { name: 'server', pid: server.pid },
+    { name: 'gen', pid: 'self' },
+  ]);
+  const t0 = performance.now();
+  await sleep(durationMs);
+  running = false;
+  const cpu = alive(server.pid) ? meter.stop() : undefined;
+  const elapsed = (performance.now() - t0) / 1000;
+  // every client at once, abruptly: the moment Aedes was seen to crash
+  for (const s of [...pubs, sub]) s.destroy();
+  clearInterval(sampler);
+  await sleep(5000);
+  return { sentPerSec: sent / elapsed, peak, serverCores: cpu?.server?.cores ?? Number.NaN, genCores: cpu?.gen?.cores ?? Number.NaN };
+}
+
+interface Row {
+  target: string;
+  startMb: number;
+  peaksMb: number[];
+  afterMb: number[];
+  sent: number[];
+  stored?: number[];
+  serverCores: number[];
+  genCores: number[];
+  crashed: string;
+}
+const rows: Row[] = [];
+
+async function runTarget(name: string, start: () => Promise<ServerProcess>, isDakkio: boolean) {
+  const server = await start();
+  const row: Row = { target: name, startMb: 0, peaksMb: [], afterMb: [], sent: [], serverCores: [], genCores: [], crashed: 'no' };
+  if (isDakkio) row.stored = [];
+  rows.push(row);
+  try {
+    const f = isDakkio ? await setupDakkio(`http://127.0.0.1:${server.ports.http}`, SERIES) : undefined;
+    const prefix = f ? `dakkio/${f.bucketId}` : 'dakkio/bench';
+    await sleep(2000);
+    row.startMb = rssBytesOf(server.pid) / MiB;
+    for (let c = 0; c < cycles; c++) {
+      const before = f ? await f.countReadings() : 0;
+      const r = await cycle(server, prefix, f, c);
+      if (!alive(server.pid)) {
+        row.crashed = `yes, in cycle ${c + 1}: ${server.output().split('\n').filter((l) => /Error|error/.test(l)).slice(-2).join(' / ').slice(0, 300)}`;
+        process.stderr.write(`${name}: CRASHED in cycle ${c + 1}\n${server.output().slice(-3000)}\n`);
+        return;
+      }
+      const after = rssBytesOf(server.pid) / MiB;
+      row.peaksMb.push(r.peak / MiB);
+      row.afterMb.push(after);
+      row.sent.push(r.sentPerSec);
+      row.serverCores.push(r.serverCores);
+      row.genCores.push(r.genCores);
+      if (f) row.stored!.push(((await f.countReadings()) - before) / (durationMs / 1000));
+      process.stderr.write(
+        `${name} cycle ${c + 1}/${cycles}: written ${Math.round(r.sentPerSec)}/s, RSS start ${row.startMb.toFixed(0)} peak ${(r.peak / MiB).toFixed(0)} after ${after.toFixed(0)} MiB` +
+          `${f ? `, stored ${Math.round(row.stored!.at(-1)!)}/s` : ''}, server ${r.serverCores.toFixed(2)} gen ${r.genCores.toFixed(2)} cores\n`,
+      );
+    }
+  } finally {
+    await server.stop();
+  }
+}
+
+try {
+  const wanted = args.targets.split(',');
+  if (wanted.includes('aedes')) await runTarget('bare Aedes', () => startBareAedes(core), false);
+  if (wanted.includes('dakkio')) await runTarget('dakkio sqlite', () => startDakkio(core), true);
+} finally {
+  await stopAll();
+}
+
+recordResults({
+  bench: 'bench:qos0-storm',
+  method: `${cycles} cycles per target of ${durationMs / 1000} s: ${P} publishers writing QoS 0 PUBLISHes as fast as TCP back-pressure allows (${SERIES} series), one subscriber to \`<prefix>/+/data\` that never reads; then every client dropped at once (socket destroy) and 5 s of quiet. RSS from /proc/<pid>/status, sampled every 500 ms.`,
+  tables: [
+    {
+      columns: ['target', 'crashed', 'written msg/s', 'stored rows/s', 'RSS start MiB', 'RSS peak MiB (max)', 'RSS after last cycle MiB (× start)', 'server CPU (cores)', 'generator CPU (cores)'],
+      rows: rows.map((r) => [
+        r.target,
+        r.crashed,
+        r.sent.length ? fmt(summarize(r.sent), 0) : 'n/a',
+        r.stored?.length ? fmt(summarize(r.stored), 0) : '—',
+        r.startMb.toFixed(0),
+        r.peaksMb.length ? Math.max(...r.peaksMb).toFixed(0) : 'n/a',
+        r.afterMb.length ? `${r.afterMb.at(-1)!.toFixed(0)} (${(r.afterMb.at(-1)! / r.startMb).toFixed(2)}×)` : 'n/a',
+        r.serverCores.length ? fmt(summarize(r.serverCores), 2) : 'n/a',
+        r.genCores.length ? fmt(summarize(r.genCores), 2) : 'n/a',
+      ]),
+    },
+  ],
+  notes: [
+    '"Written" counts what the generator handed to its sockets (QoS 0 has no acknowledgement); for dakkio the stored rows say what was processed.',
+    'Server pinned to core 0, generator to core 1 (taskset).',
+  ],
+});
