@@ -81,7 +81,9 @@ describe.skipIf(!available)('acl_file: dakkio vs the real Mosquitto', () => {
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dakkio-acl-'));
     const pwFile = join(dir, 'passwords');
-    FIXTURE_USERS.forEach((u, i) => mosquittoPasswd(pwFile, u, FIXTURE_PASSWORD(u), { create: i === 0, iterations: 1 }));
+    for (const [i, u] of FIXTURE_USERS.entries()) {
+      mosquittoPasswd(pwFile, u, FIXTURE_PASSWORD(u), { create: i === 0, iterations: 1 });
+    }
     const passwordFile = readFileSync(pwFile, 'utf8');
     rmSync(dir, { recursive: true, force: true });
     mosquitto = await startMosquitto({ passwordFile, aclFile: acl });
