@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCsvBatch, parseNdjsonBatch } from './batch-import-parsers.ts';
+import { validateReading } from './reading-input.ts';
 
 describe('NDJSON batch', () => {
   it('shapes lines and reports bad ones by line number', () => {
@@ -37,6 +38,13 @@ describe('NDJSON batch', () => {
 });
 
 describe('CSV batch', () => {
+  it('keeps a "__proto__" column as a value, so validation refuses it instead of losing it', () => {
+    const batch = parseCsvBatch('timestamp,bucketId,dataSourceId,__proto__,t\n1,b,d,1,2');
+    const values = batch.readings[0]!.values;
+    expect(Object.hasOwn(values as object, '__proto__')).toBe(true);
+    expect(() => validateReading({ values }, 0)).toThrow(expect.objectContaining({ code: 'validation_failed' }));
+  });
+
   it('types cells, skips empty ones and keeps line numbers', () => {
     const csv = [
       'timestamp,bucketId,dataSourceId,temperature,door,note',

@@ -125,7 +125,9 @@ export function parseCsvBatch(text: string): ParsedBatch {
       batch.errors.push({ line, code: 'validation_failed', message: 'dataSourceId is required' });
       continue;
     }
-    const values: Record<string, unknown> = {};
+    // Object.create(null): a "__proto__" column must become an own key (and then be
+    // refused by validation) rather than silently set the object's prototype.
+    const values: Record<string, unknown> = Object.create(null);
     metrics.forEach((metric, k) => {
       const cell = record[CSV_FIXED.length + k]!;
       if (cell !== '') values[metric] = parseTextValue(cell);

@@ -28,6 +28,15 @@ describe('validateReading', () => {
     });
   });
 
+  it('refuses a "__proto__" metric instead of silently dropping it (JSON.parse makes it an own key)', () => {
+    expect(() => validateReading({ values: JSON.parse('{"__proto__": 1, "t": 2}') }, NOW)).toThrow(
+      expect.objectContaining({ code: 'validation_failed' }),
+    );
+    expect(() => parseMqttDataPayload(Buffer.from('{"__proto__": 1, "t": 2}'), NOW)).toThrow(
+      expect.objectContaining({ code: 'validation_failed' }),
+    );
+  });
+
   it('reads ISO 8601 with a zone and epoch milliseconds', () => {
     expect(validateReading({ values: { a: 1 }, timestamp: '2026-11-28T10:00:00.000Z' }, 0).timestamp).toBe(NOW);
     expect(validateReading({ values: { a: 1 }, timestamp: '2026-11-28T12:00:00+02:00' }, 0).timestamp).toBe(NOW);

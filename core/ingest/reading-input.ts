@@ -27,8 +27,20 @@ export const readingValueSchema = z.union([
   z.string().max(MAX_STRING_VALUE_LENGTH, `string values are at most ${MAX_STRING_VALUE_LENGTH} characters`),
 ]);
 
+/**
+ * zod's record silently drops a `__proto__` key (prototype-pollution guard), so a
+ * reading `{"__proto__": 1}` would be acknowledged and lost. Refuse it instead:
+ * API.md promises bad input a clear error, never a silent drop.
+ */
+const refuseProtoKey = (value: unknown, ctx: z.RefinementCtx) => {
+  if (value !== null && typeof value === 'object' && Object.hasOwn(value, '__proto__')) {
+    ctx.addIssue({ code: 'custom', path: ['__proto__'], message: '"__proto__" is not allowed as a metric name' });
+  }
+  return value;
+};
+
 export const readingValuesSchema = z
-  .record(metricNameSchema, readingValueSchema)
+  .preprocess(refuseProtoKey, z.record(metricNameSchema, readingValueSchema))
   .refine((v) => Object.keys(v).length >= 1, 'at least one value is required')
   .refine((v) => Object.keys(v).length <= MAX_VALUES_PER_READING, `at most ${MAX_VALUES_PER_READING} values per reading`)
   .meta({ description: 'metric name → number | boolean | string', example: { temperature: 22.5, door: false } });
