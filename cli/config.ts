@@ -120,6 +120,11 @@ export const settings = {
     schema: z.string().optional(),
     help: 'comma-separated origins allowed by CORS (never with credentials); unset = none',
   }),
+  metricsToken: setting({
+    env: 'DAKKIO_METRICS_TOKEN',
+    schema: z.string().min(16, 'must be at least 16 characters').optional(),
+    help: 'Bearer token for GET /api/metrics (Prometheus text: broker and ingest counters); unset = endpoint off',
+  }),
   logLevel: setting({
     env: 'DAKKIO_LOG_LEVEL',
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),

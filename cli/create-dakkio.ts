@@ -35,6 +35,7 @@ import { createWebhookService } from '../core/webhooks/webhook-service.ts';
 import { createBroker } from '../broker/create-broker.ts';
 import { alertRoutes } from '../http/routes/alert-routes.ts';
 import { webhookRoutes } from '../http/routes/webhook-routes.ts';
+import { metricsRoutes } from '../http/routes/metrics-routes.ts';
 import { createHttpApp } from '../http/create-http-app.ts';
 import { startHttpServer } from '../http/http-server.ts';
 import type { Config } from './config.ts';
@@ -210,9 +211,12 @@ export async function createDakkio(
     });
     closers.push({ name: 'retention', close: () => retention.close() });
     // Expired refresh tokens and revoked-jti entries are dead weight once past their expiry.
-    const pruneTimer = setInterval(() => {
-      tokens.pruneExpired().catch((err: unknown) => rootLogger.warn({ err }, 'token prune failed'));
-    }, 60 * 60 * 1000);
+    const pruneTimer = setInterval(
+      () => {
+        tokens.pruneExpired().catch((err: unknown) => rootLogger.warn({ err }, 'token prune failed'));
+      },
+      60 * 60 * 1000,
+    );
     pruneTimer.unref();
     closers.push({ name: 'token-prune', close: () => clearInterval(pruneTimer) });
 
@@ -305,7 +309,15 @@ export async function createDakkio(
           };
         },
       },
-      [alertRoutes({ rules, events: evaluator }), webhookRoutes(webhooks), mosquitto.routes],
+      [
+        alertRoutes({ rules, events: evaluator }),
+        webhookRoutes(webhooks),
+        mosquitto.routes,
+        metricsRoutes(config.metricsToken, {
+          connectedClients: () => broker.connectedClients(),
+          counters: () => broker.counters(),
+        }),
+      ],
     );
     const http = await startHttpServer(app, {
       host: config.host,

@@ -37,22 +37,4 @@ export function registerAnalyticsRoutes(app: OpenAPIHono<HttpEnv>, mw: RouteMidd
       };
     },
   );
-
-  // Operators' view of the broker (API.md extension): counters in a flat snapshot, Prometheus-style names.
-  addRoute(
-    app,
-    mw,
-    {
-      method: 'get',
-      path: '/api/analytics/mqtt',
-      tag: 'analytics',
-      summary: 'dakkio_mqtt_* counters (messages in, rejected by reason, bytes)',
-      auth: 'jwt',
-      success: { status: 200 },
-    },
-    async () => ({
-      connectedClients: deps.mqtt.connectedClients(),
-      counters: deps.mqtt.counters(),
-    }),
-  );
 }
