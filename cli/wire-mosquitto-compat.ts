@@ -105,12 +105,13 @@ export function wireMosquittoCompat(opts: WireMosquittoCompatOptions): WiredMosq
         if (!principal || !rules) return false;
         return canRead(rules, whoOf(principal, clientId), topic);
       },
-      async ingest(principal, topic, payload, receivedAt) {
+      // the broker's receive time is replaced by compat.receiveTime(): strictly increasing, so bursts stay distinct
+      async ingest(principal, topic, payload) {
         const mapping = await compat.mappings.resolve(principal.ownerId, topic);
         if (!mapping) return 0;
         // a key limited to other buckets (or read-only) does not write through a mapping either
         if (principal.kind === 'api-key' && !keyAllows(principal, mapping.bucketId, 'write')) return 0;
-        const points = compat.mappings.toPoints(mapping, payload, receivedAt);
+        const points = compat.mappings.toPoints(mapping, payload, compat.receiveTime());
         if (points.length === 0) return 0;
         await opts.submit(points);
         return points.length;

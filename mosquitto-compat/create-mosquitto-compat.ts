@@ -51,6 +51,13 @@ export interface MosquittoCompat {
   mappings: TopicMappingService;
   upstreams: UpstreamService;
   upstreamManager: UpstreamManager;
+  /**
+   * Receive time for a legacy message (epoch ms), strictly increasing: mapped
+   * payloads without a timestamp use it, and a burst within one millisecond (a
+   * bridge or upstream flushing its queue) must stay distinct readings instead of
+   * overwriting each other on the same (bucket, source, metric, timestamp).
+   */
+  receiveTime(): number;
   /** Mosquitto-semantics checks for one connected client */
   aclFor(principal: { rules: readonly TopicRule[] | null }, client: { username: string | null; clientId: string }): TopicAcl;
   /** connects the enabled upstreams */
@@ -62,6 +69,11 @@ export function createMosquittoCompat(opts: MosquittoCompatOptions): MosquittoCo
   const { db, clock, ids, events } = opts;
   const logger = opts.logger ?? silentLogger;
   const upstreamsEnabled = opts.upstream?.enabled ?? true;
+  let lastReceived = 0;
+  const receiveTime = () => {
+    lastReceived = Math.max(clock.now(), lastReceived + 1);
+    return lastReceived;
+  };
   const credentials = createMqttCredentialService({
     db,
     clock,
@@ -77,7 +89,7 @@ export function createMosquittoCompat(opts: MosquittoCompatOptions): MosquittoCo
     db,
     mappings,
     submit: opts.submit,
-    now: () => clock.now(),
+    now: receiveTime,
     logger,
     ...(opts.upstream?.backoff ? { backoff: opts.upstream.backoff } : {}),
     ...(opts.upstream?.onMessage ? { onMessage: opts.upstream.onMessage } : {}),
@@ -96,6 +108,7 @@ export function createMosquittoCompat(opts: MosquittoCompatOptions): MosquittoCo
     mappings,
     upstreams,
     upstreamManager,
+    receiveTime,
     aclFor(principal, client) {
       const rules = principal.rules ?? [];
       return {
