@@ -18,8 +18,10 @@ import { addRoute, type RouteMiddlewares, userOf } from '../route.ts';
 export function mqttCompatRoutes(deps: { compat: Pick<MosquittoCompat, 'credentials' | 'importer' | 'mappings' | 'upstreams' | 'upstreamManager'> }) {
   const { credentials, importer, mappings, upstreams, upstreamManager } = deps.compat;
   const withStatus = (u: UpstreamView) => {
+    // API.md's {connected, lastError, messages}, extended with the manager's other counters
     const s = upstreamManager.status(u.id);
-    return { ...u, status: { connected: s?.connected ?? false, lastError: s?.lastError ?? null, messages: s?.messages ?? 0 } };
+    const status = s ?? { connected: false, subscribed: false, lastError: null, messages: 0, stored: 0, unmapped: 0, invalid: 0, lastConnectedAt: null };
+    return { ...u, status };
   };
 
   return (app: OpenAPIHono<HttpEnv>, mw: RouteMiddlewares): void => {
