@@ -24,7 +24,12 @@ const args = benchArgs({
   publishers: { type: 'string', default: '100' },
   series: { type: 'string', default: '100' },
   targets: { type: 'string', default: 'aedes,dakkio' },
+  subscriber: { type: 'string', default: 'slow' },
+  'rss-cap-mb': { type: 'string', default: '3072' },
 });
+// the machine is shared: a broker that buffers without limit is stopped here, not by the OOM killer
+const rssCap = Number(args['rss-cap-mb']) * 2 ** 20;
+const slowSubscriber = args.subscriber !== 'none';
 const durationMs = Number(args.duration) * 1000;
 const cycles = Number(args.cycles);
 const P = Number(args.publishers);
@@ -45,11 +50,17 @@ function alive(pid: number): boolean {
 async function cycle(server: ServerProcess, prefix: string, f: DakkioFixture | undefined, c: number) {
   const creds = f ? { username: 'storm', password: f.apiKey } : {};
   const topic = (s: number) => `${prefix}/${f ? f.sourceIds[s % f.sourceIds.length] : `s${s}`}/data`;
-  const sub = await connectRaw(server.ports.mqtt!, `slow-sub-${c}`, creds);
-  sub.write(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `${prefix}/+/data`, qos: 0 }] } as mqttPacket.ISubscribePacket));
-  await sleep(200);
-  // the slow consumer: never reads again, so whatever is sent to it piles up somewhere
-  sub.pause();
+  const subs: Socket[] = [];
+  if (slowSubscriber) {
+    const sub = await connectRaw(server.ports.mqtt!, `slow-sub-${c}`, creds);
+    sub.write(
+      mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `${prefix}/+/data`, qos: 0 }] } as mqttPacket.ISubscribePacket),
+    );
+    await sleep(200);
+    // the slow consumer: never reads again, so whatever is sent to it piles up somewhere
+    sub.pause();
+    subs.push(sub);
+  }
   const pubs: Socket[] = await Promise.all(Array.from({ length: P }, (_, p) => connectRaw(server.ports.mqtt!, `storm-${c}-${p}`, creds)));
   let running = true;
   let sent = 0;
@@ -69,23 +80,35 @@ async function cycle(server: ServerProcess, prefix: string, f: DakkioFixture | u
     pump();
   });
   let peak = 0;
+  let capHit = false;
+  let endFlood!: () => void;
+  const floodOver = new Promise<void>((r) => {
+    endFlood = r;
+  });
   const sampler = setInterval(() => {
     if (alive(server.pid)) peak = Math.max(peak, rssBytesOf(server.pid));
+    if (peak > rssCap && !capHit) {
+      capHit = true;
+      endFlood();
+    }
   }, 500);
   const meter = cpuMeter([
     { name: 'server', pid: server.pid },
     { name: 'gen', pid: 'self' },
   ]);
   const t0 = performance.now();
-  await sleep(durationMs);
+  const timer = setTimeout(endFlood, durationMs);
+  await floodOver;
+  clearTimeout(timer);
   running = false;
-  const cpu = alive(server.pid) ? meter.stop() : undefined;
+  const survivedFlood = alive(server.pid);
+  const cpu = survivedFlood ? meter.stop() : undefined;
   const elapsed = (performance.now() - t0) / 1000;
   // every client at once, abruptly: the moment Aedes was seen to crash
-  for (const s of [...pubs, sub]) s.destroy();
+  for (const s of [...pubs, ...subs]) s.destroy();
   clearInterval(sampler);
   await sleep(5000);
-  return { sentPerSec: sent / elapsed, peak, serverCores: cpu?.server?.cores ?? Number.NaN, genCores: cpu?.gen?.cores ?? Number.NaN };
+  return { capHit, floodSeconds: elapsed, survivedFlood, sentPerSec: sent / elapsed, peak, serverCores: cpu?.server?.cores ?? Number.NaN, genCores: cpu?.gen?.cores ?? Number.NaN };
 }
 
 interface Row {
@@ -98,12 +121,13 @@ interface Row {
   serverCores: number[];
   genCores: number[];
   crashed: string;
+  capHits: string[];
 }
 const rows: Row[] = [];
 
 async function runTarget(name: string, start: () => Promise<ServerProcess>, isDakkio: boolean) {
   const server = await start();
-  const row: Row = { target: name, startMb: 0, peaksMb: [], afterMb: [], sent: [], serverCores: [], genCores: [], crashed: 'no' };
+  const row: Row = { target: name, startMb: 0, peaksMb: [], afterMb: [], sent: [], serverCores: [], genCores: [], crashed: 'no', capHits: [] };
   if (isDakkio) row.stored = [];
   rows.push(row);
   try {
@@ -115,7 +139,7 @@ async function runTarget(name: string, start: () => Promise<ServerProcess>, isDa
       const before = f ? await f.countReadings() : 0;
       const r = await cycle(server, prefix, f, c);
       if (!alive(server.pid)) {
-        row.crashed = `yes, in cycle ${c + 1}: ${server.output().split('\n').filter((l) => /Error|error/.test(l)).slice(-2).join(' / ').slice(0, 300)}`;
+        row.crashed = `yes, in cycle ${c + 1} ${r.survivedFlood ? 'after the mass disconnect' : 'during the flood'}: ${server.output().split('\n').filter((l) => /Error|error/.test(l)).slice(-2).join(' / ').slice(0, 300)}`;
         process.stderr.write(`${name}: CRASHED in cycle ${c + 1}\n${server.output().slice(-3000)}\n`);
         return;
       }
@@ -125,7 +149,8 @@ async function runTarget(name: string, start: () => Promise<ServerProcess>, isDa
       row.sent.push(r.sentPerSec);
       row.serverCores.push(r.serverCores);
       row.genCores.push(r.genCores);
-      if (f) row.stored!.push(((await f.countReadings()) - before) / (durationMs / 1000));
+      if (f) row.stored!.push(((await f.countReadings()) - before) / r.floodSeconds);
+      if (r.capHit) row.capHits.push(`cycle ${c + 1} after ${r.floodSeconds.toFixed(0)} s`);
       process.stderr.write(
         `${name} cycle ${c + 1}/${cycles}: written ${Math.round(r.sentPerSec)}/s, RSS start ${row.startMb.toFixed(0)} peak ${(r.peak / MiB).toFixed(0)} after ${after.toFixed(0)} MiB` +
           `${f ? `, stored ${Math.round(row.stored!.at(-1)!)}/s` : ''}, server ${r.serverCores.toFixed(2)} gen ${r.genCores.toFixed(2)} cores\n`,
@@ -146,13 +171,14 @@ try {
 
 recordResults({
   bench: 'bench:qos0-storm',
-  method: `${cycles} cycles per target of ${durationMs / 1000} s: ${P} publishers writing QoS 0 PUBLISHes as fast as TCP back-pressure allows (${SERIES} series), one subscriber to \`<prefix>/+/data\` that never reads; then every client dropped at once (socket destroy) and 5 s of quiet. RSS from /proc/<pid>/status, sampled every 500 ms.`,
+  method: `${cycles} cycles per target of ${durationMs / 1000} s: ${P} publishers writing QoS 0 PUBLISHes as fast as TCP back-pressure allows (${SERIES} series), ${slowSubscriber ? 'one subscriber to `<prefix>/+/data` that never reads' : 'no subscriber'}; then every client dropped at once (socket destroy) and 5 s of quiet. RSS from /proc/<pid>/status, sampled every 500 ms.`,
   tables: [
     {
-      columns: ['target', 'crashed', 'written msg/s', 'stored rows/s', 'RSS start MiB', 'RSS peak MiB (max)', 'RSS after last cycle MiB (× start)', 'server CPU (cores)', 'generator CPU (cores)'],
+      columns: ['target', 'crashed', 'RSS cap hit (flood stopped early)', 'written msg/s', 'stored rows/s', 'RSS start MiB', 'RSS peak MiB (max)', 'RSS after last cycle MiB (× start)', 'server CPU (cores)', 'generator CPU (cores)'],
       rows: rows.map((r) => [
         r.target,
         r.crashed,
+        r.capHits.length ? r.capHits.join(', ') : 'no',
         r.sent.length ? fmt(summarize(r.sent), 0) : 'n/a',
         r.stored?.length ? fmt(summarize(r.stored), 0) : '—',
         r.startMb.toFixed(0),
@@ -165,6 +191,7 @@ recordResults({
   ],
   notes: [
     '"Written" counts what the generator handed to its sockets (QoS 0 has no acknowledgement); for dakkio the stored rows say what was processed.',
+    `RSS cap: a flood is cut short when the broker's RSS passes ${args['rss-cap-mb']} MiB (a backlog that is not bounded), to spare the shared machine.`,
     'Server pinned to core 0, generator to core 1 (taskset).',
   ],
 });
