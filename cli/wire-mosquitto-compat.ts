@@ -98,6 +98,10 @@ export function wireMosquittoCompat(opts: WireMosquittoCompatOptions): WiredMosq
       async canSubscribe(principal, clientId, filter) {
         const rules = rulesOf(principal);
         if (!principal || !rules) return false;
+        // Mosquitto 2.0 grants every valid filter and filters on delivery; devices moved from it
+        // expect that. API keys keep dakkio's SUBACK 0x80 for what their rules can't read, checked
+        // as Mosquitto 1.x did (the filter read as a topic); delivery is filtered per message anyway.
+        if (principal.kind === 'api-key') return canRead(rules, whoOf(principal, clientId), filter);
         return canSubscribe(rules, whoOf(principal, clientId), filter);
       },
       canRead(principal, clientId, topic) {
