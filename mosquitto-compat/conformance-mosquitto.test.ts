@@ -1,8 +1,9 @@
 /**
  * The differential conformance scenarios against the real Mosquitto: pins down
  * Mosquitto's observable behaviour (each scenario's `expected`). The same
- * scenarios are meant to run against dakkio's broker with a `#`-rights credential,
- * comparing outcomes; known differences are listed in mosquitto-compat/README.md.
+ * scenarios run against dakkio with a `#`-rights credential in
+ * test/mosquitto-conformance.test.ts; known differences are listed in README.md
+ * ("Coming from Mosquitto").
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
