@@ -7,9 +7,10 @@ import { keyAllows, type ApiKeyPrincipal } from '../auth/principal.ts';
 import type { Clock } from '../clock.ts';
 import { DakkioError, type ErrorDetail } from '../errors.ts';
 import type { ResourceDirectory } from '../ports/resource-directory.ts';
-import type { ReadingPoint } from '../readings.ts';
+import type { ReadingPoint, ReadingValue } from '../readings.ts';
 import type { ParsedBatch } from './batch-import-parsers.ts';
 import type { IngestPipeline } from './ingest-pipeline.ts';
+import { ASK_ZOD, quickTimestamp, quickValues } from './reading-fast-check.ts';
 import { readingInputSchema } from './reading-input.ts';
 
 export interface ReadingSubmission {
@@ -81,17 +82,22 @@ export function createIngestService(deps: {
         rejected.push({ index, code: 'not_found', message: 'data source not found' });
         continue;
       }
-      const parsed = readingInputSchema.safeParse({ values: r.values, timestamp: r.timestamp });
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        const path = issue?.path.map(String).join('.');
-        rejected.push({ index, code: 'validation_failed', message: path ? `${path}: ${issue?.message}` : String(issue?.message) });
-        continue;
+      let values: Record<string, ReadingValue>;
+      let ts = quickTimestamp(r.timestamp);
+      if (ts !== ASK_ZOD && quickValues(r.values)) values = r.values;
+      else {
+        const parsed = readingInputSchema.safeParse({ values: r.values, timestamp: r.timestamp });
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          const path = issue?.path.map(String).join('.');
+          rejected.push({ index, code: 'validation_failed', message: path ? `${path}: ${issue?.message}` : String(issue?.message) });
+          continue;
+        }
+        values = parsed.data.values;
+        ts = parsed.data.timestamp;
       }
-      const ts = parsed.data.timestamp ?? receivedAt;
-      for (const [metric, value] of Object.entries(parsed.data.values)) {
-        points.push({ bucketId, dataSourceId, metric, ts, value });
-      }
+      const at = ts ?? receivedAt;
+      for (const metric in values) points.push({ bucketId, dataSourceId, metric, ts: at, value: values[metric]! });
       sources.add(dataSourceId);
     }
     return { points, sources, rejected, receivedAt };

@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { DakkioError, type ErrorDetail } from '../errors.ts';
 import type { ReadingValue } from '../readings.ts';
+import { ASK_ZOD, quickTimestamp, quickValues } from './reading-fast-check.ts';
 
 export const METRIC_NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 export const MAX_VALUES_PER_READING = 100;
@@ -146,6 +147,14 @@ export function parseMqttDataPayload(payload: Buffer, receivedAt: number): Valid
   const details: ErrorDetail[] = [];
   items.forEach((item, index) => {
     const shaped = isPlainObject(item) && !isPlainObject(item['values']) ? bareToReading(item) : item;
+    if (isPlainObject(shaped)) {
+      const ts = quickTimestamp(shaped['timestamp']);
+      const values = shaped['values'];
+      if (ts !== ASK_ZOD && quickValues(values)) {
+        out.push({ values, timestamp: ts ?? receivedAt });
+        return;
+      }
+    }
     const parsed = readingInputSchema.safeParse(shaped);
     if (parsed.success) out.push({ values: parsed.data.values, timestamp: parsed.data.timestamp ?? receivedAt });
     else details.push(...zodDetails(parsed.error, Array.isArray(json) ? { index } : {}));
