@@ -79,6 +79,13 @@ export function createPublishHandler(ctx: PublishHandlerContext) {
     if (target.kind === 'other') {
       const other = deps.otherTopics;
       if (!other || !(await other.canPublish(principal, session.clientId, topic))) return deny(session, 'forbidden');
+      if (limiter) {
+        try {
+          await limiter.consume(principal?.kind === 'api-key' ? principal.keyId : `client:${session.clientId}`);
+        } catch {
+          return refuse(session, topic, 'rate_limited', `more than ${options.publishRatePerKey} publishes per second`);
+        }
+      }
       if (!principal || !other.ingest) return { action: 'forward' };
       try {
         const stored = await other.ingest(principal, topic, payload, deps.clock.now());
