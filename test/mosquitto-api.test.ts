@@ -125,6 +125,35 @@ describe('/api/mqtt end to end', () => {
     await gone;
   });
 
+  it("a Mosquitto credential subscribed to # gets neither other clients' error topics nor bucket data", async () => {
+    await env.call('POST', '/api/mqtt/credentials', {
+      username: 'wide',
+      password: 'wide-pw',
+      rules: [{ type: 'topic', access: 'readwrite', filter: '#' }],
+    });
+    const source = await env.call('POST', `/api/buckets/${env.bucketId}/data-sources`, { name: 'native' });
+    const key = (await env.call('POST', '/api/keys', { name: 'device', permissions: ['read', 'write'] })).secret as string;
+    const wide = await connect('wide', 'wide-pw', 'wide-1');
+    const seen: string[] = [];
+    const sentinel = new Promise<void>((resolve) =>
+      wide.on('message', (t) => {
+        seen.push(t);
+        if (t === 'sentinel/wide') resolve();
+      }),
+    );
+    expect((await wide.subscribeAsync('#', { qos: 1 }))[0]?.qos).toBe(1);
+    const device = await connect('dev', key, 'dev-1');
+    const ownError = new Promise<void>((resolve) => device.on('message', (t) => t.endsWith('/errors') && resolve()));
+    await device.subscribeAsync('dakkio/clients/dev-1/errors', { qos: 0 });
+    const topic = `dakkio/${env.bucketId}/${source.id}/data`;
+    await device.publishAsync(topic, '{not json', { qos: 1 });
+    await ownError;
+    await device.publishAsync(topic, '{"v": 1}', { qos: 1 });
+    await wide.publishAsync('sentinel/wide', 'x', { qos: 1 });
+    await sentinel;
+    expect(seen).toEqual(['sentinel/wide']);
+  });
+
   it('upstreams: create, read with status, update, delete; validated; never show the password', async () => {
     const bad = await env.api('POST', '/api/mqtt/upstreams', {
       token: env.token,
