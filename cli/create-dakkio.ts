@@ -4,9 +4,12 @@
  * in the safe order: listeners first, then the ingest pipeline is flushed, then
  * background workers, then the stores. Nothing acknowledged is lost on a clean stop.
  */
-import { accessSync, constants, mkdirSync } from 'node:fs';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { createBroker } from '../broker/create-broker.ts';
+import { createAlertEvaluator } from '../core/alerts/alert-evaluator.ts';
+import { createAlertRuleService } from '../core/alerts/alert-rule-service.ts';
+import { createIngestRateMeter } from '../core/analytics/ingest-rate-meter.ts';
 import { createApiKeyService } from '../core/auth/api-key-service.ts';
 import type { ScryptParams } from '../core/auth/passwords.ts';
 import { createTokenService } from '../core/auth/token-service.ts';
@@ -20,27 +23,22 @@ import { createIngestPipeline } from '../core/ingest/ingest-pipeline.ts';
 import { createIngestService } from '../core/ingest/ingest-service.ts';
 import { parseMqttDataPayload, parseMqttMetricPayload } from '../core/ingest/reading-input.ts';
 import type { Logger } from '../core/logger.ts';
-import type { ReadingStore } from '../core/ports/reading-store.ts';
 import { createQueryService } from '../core/query/query-service.ts';
 import { createResourceDirectory } from '../core/resource-directory.ts';
 import { createRetentionJob } from '../core/retention/retention-job.ts';
-import { createIngestRateMeter } from '../core/analytics/ingest-rate-meter.ts';
 import { createSqliteMetadataDb } from '../core/store/metadata/sqlite-metadata-db.ts';
-import { createQuestDbReadingStore } from '../core/store/questdb-readings-store.ts';
-import { createSqliteReadingStore } from '../core/store/sqlite-readings-store.ts';
-import { createAlertEvaluator } from '../core/alerts/alert-evaluator.ts';
-import { createAlertRuleService } from '../core/alerts/alert-rule-service.ts';
 import { createWebhookDispatcher } from '../core/webhooks/webhook-dispatcher.ts';
 import { createWebhookService } from '../core/webhooks/webhook-service.ts';
-import { createBroker } from '../broker/create-broker.ts';
-import { alertRoutes } from '../http/routes/alert-routes.ts';
-import { webhookRoutes } from '../http/routes/webhook-routes.ts';
-import { metricsRoutes } from '../http/routes/metrics-routes.ts';
 import { createHttpApp } from '../http/create-http-app.ts';
 import { startHttpServer } from '../http/http-server.ts';
+import { alertRoutes } from '../http/routes/alert-routes.ts';
+import { metricsRoutes } from '../http/routes/metrics-routes.ts';
+import { webhookRoutes } from '../http/routes/webhook-routes.ts';
 import type { Config } from './config.ts';
-import { ConfigError } from './config.ts';
+import { prepareDataDir } from './data-dir.ts';
 import { loadOrCreateJwtSecret } from './jwt-secret.ts';
+import { openReadingStore } from './open-reading-store.ts';
+import { createShutdownStack } from './shutdown-stack.ts';
 import { wireMosquittoCompat } from './wire-mosquitto-compat.ts';
 
 export interface DakkioOverrides {
@@ -63,20 +61,6 @@ export interface Dakkio {
   close(): Promise<void>;
 }
 
-function prepareDataDir(dir: string): string {
-  const abs = resolve(dir);
-  try {
-    mkdirSync(abs, { recursive: true });
-    accessSync(abs, constants.W_OK);
-  } catch (err) {
-    throw new ConfigError(
-      'DAKKIO_DATA_DIR',
-      `${abs} is not a writable folder (${(err as NodeJS.ErrnoException).code ?? err})`,
-    );
-  }
-  return abs;
-}
-
 export async function createDakkio(
   config: Config,
   rootLogger: Logger,
@@ -85,16 +69,8 @@ export async function createDakkio(
   const clock = overrides.clock ?? systemClock;
   const ids = createIdGenerator(() => clock.now());
   const dataDir = prepareDataDir(config.dataDir);
-  const closers: { name: string; close: () => Promise<void> | void }[] = [];
-  const closeAll = async () => {
-    for (const c of closers.splice(0).reverse()) {
-      try {
-        await c.close();
-      } catch (err) {
-        rootLogger.error({ err, component: c.name }, 'close failed');
-      }
-    }
-  };
+  const closers = createShutdownStack(rootLogger);
+  const closeAll = () => closers.closeAll();
 
   try {
     const events = createLocalEventBus(rootLogger.child({ component: 'events' }));
@@ -102,21 +78,7 @@ export async function createDakkio(
     const db = await createSqliteMetadataDb(join(dataDir, 'dakkio.db'));
     closers.push({ name: 'metadata-db', close: () => db.destroy() });
 
-    const readingStore: ReadingStore =
-      config.store === 'questdb'
-        ? await createQuestDbReadingStore({
-            httpUrl: config.questdbUrl!,
-            ...(config.questdbPgUrl ? { pgUrl: config.questdbPgUrl } : {}),
-            logger: rootLogger.child({ component: 'questdb' }),
-            clock,
-            spoolPath: join(dataDir, 'questdb-spool.db'),
-            spoolMaxPoints: config.questdbSpoolMaxPoints,
-          })
-        : await createSqliteReadingStore({
-            path: join(dataDir, 'readings.db'),
-            logger: rootLogger.child({ component: 'readings' }),
-            clock,
-          });
+    const readingStore = await openReadingStore(config, dataDir, clock, rootLogger);
     closers.push({ name: 'reading-store', close: () => readingStore.close() });
 
     const secret = config.jwtSecret ? new TextEncoder().encode(config.jwtSecret) : await loadOrCreateJwtSecret(dataDir);
@@ -250,7 +212,7 @@ export async function createDakkio(
         directory,
         events,
         onCommitted: (l) => pipeline.onCommitted(l),
-        logger: rootLogger.child({ component: 'broker' }),
+        logger: rootLogger, // the broker names its own component
         clock,
         ...mosquitto.brokerHooks,
       },
@@ -294,10 +256,7 @@ export async function createDakkio(
         },
         countReadings: (bucketIds, since) => readingStore.countReadings(bucketIds, since),
         ingestRatePerSecond: (bucketIds) => rate.perSecond(bucketIds),
-        mqtt: {
-          connectedClients: (ownerId) => broker.connectedClients(ownerId),
-          counters: () => broker.counters(),
-        },
+        mqtt: { connectedClients: (ownerId) => broker.connectedClients(ownerId) },
         health: async () => {
           const store = await readingStore.health().catch(() => ({ ok: false, state: 'down' as const }));
           return {

@@ -10,7 +10,7 @@ import type { Logger } from '../core/logger.ts';
 import type { Page, PageRequest } from '../core/pagination.ts';
 import type { ParsedBatch } from '../core/ingest/batch-import-parsers.ts';
 import type { QueryService } from '../core/query/query-service.ts';
-import type { BucketStats, ReadingPoint } from '../core/readings.ts';
+import type { BucketStats } from '../core/readings.ts';
 
 export type Views = Record<string, unknown>;
 type Session = {
@@ -91,10 +91,7 @@ export interface HttpDeps {
   readingStats(ownerId: string, bucketId: string): Promise<BucketStats>;
   countReadings(bucketIds: readonly string[], sinceMs: number): Promise<{ total: number; since: number }>;
   ingestRatePerSecond(bucketIds: readonly string[]): number;
-  mqtt: {
-    connectedClients(ownerId?: string): number;
-    counters(): Record<string, number>;
-  };
+  /** live MQTT clients of one owner (analytics overview); server-wide counters are operator-only (metrics-routes.ts) */
+  mqtt: { connectedClients(ownerId: string): number };
   health(): Promise<{ ok: boolean; detail: Record<string, unknown> }>;
-  onCommitted?(listener: (points: readonly ReadingPoint[]) => void): () => void;
 }
