@@ -105,9 +105,10 @@ export function createPublishHandler(ctx: PublishHandlerContext) {
 
     const { bucketId, dataSourceId } = target;
     // Ownership before rights: another owner's (or no) bucket is the same answer as no write right
-    if (!keyAllows(principal, bucketId, 'write') || (await deps.directory.bucketOwner(bucketId)) !== principal.ownerId) {
-      return deny(session, 'forbidden');
-    }
+    if (!keyAllows(principal, bucketId, 'write')) return deny(session, 'forbidden');
+    // the cache's synchronous answer spares every message of a known bucket an await
+    const owner = deps.directory.cachedBucketOwner?.(bucketId) ?? (await deps.directory.bucketOwner(bucketId));
+    if (owner !== principal.ownerId) return deny(session, 'forbidden');
 
     if (payload.length > options.maxPayloadBytes) {
       return refuse(session, topic, 'payload_too_large', `payload is ${payload.length} bytes; the limit is ${options.maxPayloadBytes}`);
@@ -134,7 +135,7 @@ export function createPublishHandler(ctx: PublishHandlerContext) {
     }
     if (parsed.length === 0) return refuse(session, topic, 'validation_failed', 'the payload holds no reading');
 
-    const readings: BrokerIngestReading[] = parsed.map((r) => ({ ...r, dataSourceId }));
+    const readings: BrokerIngestReading[] = parsed.map((r) => ({ dataSourceId, values: r.values, timestamp: r.timestamp }));
     let result: Awaited<ReturnType<BrokerDeps['ingest']['ingest']>>;
     try {
       result = await deps.ingest.ingest(principal, bucketId, readings);

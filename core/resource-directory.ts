@@ -91,6 +91,9 @@ export function createResourceDirectory(opts: ResourceDirectoryOptions): Resourc
   timer.unref();
 
   return {
+    cachedBucketOwner: (bucketId) => buckets.get(bucketId)?.ownerId,
+    knownSource: (bucketId, dataSourceId) => buckets.get(bucketId)?.sources.has(dataSourceId) === true,
+
     async bucketOwner(bucketId) {
       const cached = buckets.get(bucketId);
       if (cached) return cached.ownerId;
@@ -130,7 +133,9 @@ export function createResourceDirectory(opts: ResourceDirectoryOptions): Resourc
       for (const dataSourceId of dataSourceIds) {
         const k = `${bucketId}/${dataSourceId}`;
         const prev = pending.get(k);
-        if (!prev || prev.at < at) pending.set(k, { bucketId, dataSourceId, at });
+        // updated in place: called for every stored message, so no new entry per call
+        if (!prev) pending.set(k, { bucketId, dataSourceId, at });
+        else if (prev.at < at) prev.at = at;
       }
     },
 

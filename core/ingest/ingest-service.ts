@@ -58,26 +58,53 @@ export function createIngestService(deps: {
 }): IngestService {
   const { pipeline, directory, clock } = deps;
 
-  async function authorize(principal: ApiKeyPrincipal, bucketId: string): Promise<void> {
+  /** Synchronous when the directory's cache knows the bucket (the hot path); a promise otherwise. */
+  function authorize(principal: ApiKeyPrincipal, bucketId: string): Promise<void> | undefined {
     // Decided before any lookup, so the answer says nothing about whether the bucket exists.
     if (!keyAllows(principal, bucketId, 'write')) throw new DakkioError('forbidden', 'this key may not write to this bucket');
-    if ((await directory.bucketOwner(bucketId)) !== principal.ownerId) throw new DakkioError('not_found', 'bucket not found');
+    const check = (owner: string | null) => {
+      if (owner !== principal.ownerId) throw new DakkioError('not_found', 'bucket not found');
+    };
+    const cached = directory.cachedBucketOwner?.(bucketId);
+    if (cached === undefined) return directory.bucketOwner(bucketId).then(check);
+    check(cached);
+    return undefined;
   }
 
-  async function prepare(bucketId: string, readings: readonly ReadingSubmission[]) {
+  const sourceOf = (r: ReadingSubmission | undefined) => (typeof r?.dataSourceId === 'string' ? r.dataSourceId : '');
+
+  /** Sources the directory's cache cannot vouch for: null when there are none (no await needed). */
+  function unknownSources(bucketId: string, readings: readonly ReadingSubmission[]): string[] | null {
+    let out: string[] | null = null;
+    let last = '';
+    for (const r of readings) {
+      const id = sourceOf(r);
+      if (id === '' || id === last) continue;
+      last = id;
+      if (directory.knownSource?.(bucketId, id)) continue;
+      out ??= [];
+      if (!out.includes(id)) out.push(id);
+    }
+    return out;
+  }
+
+  async function lookUp(bucketId: string, ids: readonly string[]): Promise<Map<string, boolean>> {
+    const found = new Map<string, boolean>();
+    for (const id of ids) found.set(id, await directory.sourceExists(bucketId, id));
+    return found;
+  }
+
+  /** Synchronous: every source is either in `looked` or known to the directory's cache. */
+  function prepare(bucketId: string, readings: readonly ReadingSubmission[], looked: Map<string, boolean> | null) {
     const receivedAt = clock.now();
-    const known = new Map<string, boolean>();
     const points: ReadingPoint[] = [];
     const sources = new Set<string>();
     const rejected: IngestResult['rejected'] = [];
     for (let index = 0; index < readings.length; index++) {
       const r = readings[index]!;
-      const dataSourceId = typeof r?.dataSourceId === 'string' ? r.dataSourceId : '';
-      let exists = known.get(dataSourceId);
-      if (exists === undefined) {
-        exists = dataSourceId !== '' && (await directory.sourceExists(bucketId, dataSourceId));
-        known.set(dataSourceId, exists);
-      }
+      const dataSourceId = sourceOf(r);
+      const exists =
+        dataSourceId !== '' && (looked?.get(dataSourceId) ?? directory.knownSource?.(bucketId, dataSourceId) === true);
       if (!exists) {
         rejected.push({ index, code: 'not_found', message: 'data source not found' });
         continue;
@@ -103,11 +130,25 @@ export function createIngestService(deps: {
     return { points, sources, rejected, receivedAt };
   }
 
-  async function commit(bucketId: string, prepared: Awaited<ReturnType<typeof prepare>>): Promise<number> {
+  async function commit(bucketId: string, prepared: ReturnType<typeof prepare>): Promise<number> {
     if (prepared.points.length === 0) return 0;
     await pipeline.submit(prepared.points);
     directory.markSourcesSeen(bucketId, prepared.sources, prepared.receivedAt);
     return prepared.points.length;
+  }
+
+  type Prepared = ReturnType<typeof prepare>;
+  /**
+   * authorize + prepare, synchronous when the directory's cache can answer (every MQTT
+   * message of a known device): no promise and no event-loop hop on the hot path.
+   */
+  function check(principal: ApiKeyPrincipal, bucketId: string, readings: readonly ReadingSubmission[]): Prepared | Promise<Prepared> {
+    const auth = authorize(principal, bucketId);
+    const rest = (): Prepared | Promise<Prepared> => {
+      const unknown = unknownSources(bucketId, readings);
+      return unknown ? lookUp(bucketId, unknown).then((looked) => prepare(bucketId, readings, looked)) : prepare(bucketId, readings, null);
+    };
+    return auth ? auth.then(rest) : rest();
   }
 
   const toDetails = (rejected: { index?: number; line?: number; code: string; message: string }[]): ErrorDetail[] =>
@@ -115,8 +156,8 @@ export function createIngestService(deps: {
 
   return {
     async ingest(principal, bucketId, readings, options = {}) {
-      await authorize(principal, bucketId);
-      const prepared = await prepare(bucketId, readings);
+      let prepared = check(principal, bucketId, readings);
+      if (prepared instanceof Promise) prepared = await prepared;
       const first = prepared.rejected[0];
       if (first && !options.partial) {
         if (readings.length === 1) {
@@ -135,8 +176,8 @@ export function createIngestService(deps: {
         if (options.partial) return { accepted: 0, rejected: batch.errors };
         throw new DakkioError('validation_failed', 'no usable line in the batch', { details: toDetails(batch.errors) });
       }
-      await authorize(principal, batch.bucketId);
-      const prepared = await prepare(batch.bucketId, batch.readings);
+      let prepared = check(principal, batch.bucketId, batch.readings);
+      if (prepared instanceof Promise) prepared = await prepared;
       const rejected = [
         ...batch.errors,
         ...prepared.rejected.map(({ index, code, message }) => ({ line: batch.readings[index]!.line, code, message })),

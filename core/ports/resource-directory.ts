@@ -8,6 +8,13 @@ export interface ResourceDirectory {
   bucketOwner(bucketId: string): Promise<string | null>;
   /** Does the data source exist in this bucket? */
   sourceExists(bucketId: string, dataSourceId: string): Promise<boolean>;
+  /**
+   * Synchronous cache answers for the ingest hot path (optional; additive): the owner
+   * when the bucket is known to exist, undefined when only bucketOwner() can tell.
+   */
+  cachedBucketOwner?(bucketId: string): string | undefined;
+  /** True when the source is known to exist; false means "ask sourceExists()", not "absent". */
+  knownSource?(bucketId: string, dataSourceId: string): boolean;
   /** Record that sources were heard from (coalesced; off the hot path). */
   markSourcesSeen(bucketId: string, dataSourceIds: Iterable<string>, at: number): void;
 }
