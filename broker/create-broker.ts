@@ -27,6 +27,7 @@ import { errorTopicFor } from './error-mapping.ts';
 import { startListeners } from './listeners.ts';
 import { groupForForwarding } from './live-forwarder.ts';
 import { guardPacketSize, maxRemainingLengthFor } from './packet-size-guard.ts';
+import { createAckQueue } from './ack-queue.ts';
 import { createPublishHandler, type PublishOutcome } from './publish-handler.ts';
 import { createKeyLifecycle } from './session-events.ts';
 import { createSessionRegistry, type Session } from './sessions.ts';
@@ -51,7 +52,6 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
   const counters = createBrokerCounters();
   const sessions = createSessionRegistry(deps.clock);
   const sessionOf = new WeakMap<Client, Session>();
-  const inflight = new Set<Promise<void>>();
   let closing = false;
 
   const drop = (session: Session, reason: string) => {
@@ -102,6 +102,16 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
     );
   };
   const handlePublish = createPublishHandler({ deps, options, counters, reportError });
+  type Publish = { packet: PublishPacket; cb: (err?: Error | null) => void };
+  const acks = createAckQueue<Session, Publish, PublishOutcome>((session, { packet, cb }, outcome) => {
+    try {
+      applyOutcome(session, packet, outcome, cb);
+    } catch (err) {
+      // never leave Aedes waiting: an unanswered callback would stall this client for good
+      log.error({ err, clientId: session.clientId }, 'mqtt publish outcome failed');
+      cb(err as Error);
+    }
+  });
 
   function applyOutcome(session: Session, packet: PublishPacket, outcome: PublishOutcome, cb: (err?: Error | null) => void) {
     if (outcome.action === 'forward') return cb(null);
@@ -129,23 +139,10 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
     if (!session) return cb(new Error('no session'));
     if (session.dropped || closing) return cb(new Error('session closing'));
     keyLifecycle.refresh(session);
-    const previous = session.ackChain;
-    const work = handlePublish(session, packet).catch((err: unknown): PublishOutcome => {
+    acks.add(session, { packet, cb }, handlePublish(session, packet), (err): PublishOutcome => {
       log.error({ err, clientId: session.clientId }, 'mqtt publish failed');
       return { action: 'disconnect', reason: 'internal' };
     });
-    const settled = Promise.all([previous, work]).then(([, outcome]) => {
-      try {
-        applyOutcome(session, packet, outcome, cb);
-      } catch (err) {
-        // never leave Aedes waiting: an unanswered callback would stall this client for good
-        log.error({ err, clientId: session.clientId }, 'mqtt publish outcome failed');
-        cb(err as Error);
-      }
-    });
-    session.ackChain = settled;
-    inflight.add(settled);
-    void settled.finally(() => inflight.delete(settled));
   }
 
   function authorizeSubscribe(client: Client, sub: Subscription, cb: (err: Error | null, sub?: Subscription | null) => void) {
@@ -265,7 +262,7 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
         closing = true;
         listeners.stopAccepting();
         // in-flight QoS 1 publishes finish their commit and get their PUBACK first
-        while (inflight.size > 0) await Promise.allSettled([...inflight]);
+        await acks.drained();
         await new Promise((resolve) => setImmediate(resolve));
         for (const u of unsubscribers) u();
         await new Promise<void>((resolve) => aedes.close(() => resolve()));

@@ -23,7 +23,7 @@ export interface Session {
   lastVerifiedAt: number;
   /** set once the session is being dropped: its will is not published and its publishes are refused */
   dropped: boolean;
-  /** PUBACKs leave in the order the PUBLISHes arrived [MQTT-4.6.0-2] */
+  /** PUBACKs leave in the order the PUBLISHes arrived [MQTT-4.6.0-2]; create-broker.ts now orders them with its own per-session queue, so this stays resolved */
   ackChain: Promise<void>;
   /** buckets this session was granted a subscription in (never shrinks until the session ends) */
   readonly watched: Set<string>;
