@@ -9,7 +9,8 @@ import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import type { ReadingPoint } from '../readings.ts';
 import type { StoredRow } from './sqlite-readings-overlay.ts';
-import { encodeValue } from './sqlite-readings-schema.ts';
+import { appendStaged, newestStagedRow, type StagedColumns, stagedRows } from './sqlite-readings-staged.ts';
+import { KIND_BOOLEAN, KIND_NUMBER, KIND_STRING } from './sqlite-readings-schema.ts';
 
 export interface SqliteReadingsWriter {
   write(points: readonly ReadingPoint[]): void;
@@ -46,13 +47,16 @@ export function createSqliteReadingsWriter(
   );
   const clearStaging = db.prepare('DELETE FROM staging');
 
-  const cache = new Map<string, number>();
+  /** bucket → source → metric → series id: nested, so a lookup builds no key string per point. */
+  const cache = new Map<string, Map<string, Map<string, number>>>();
   /**
-   * What `staging` holds, by series then ts (a later write of a ts replaces the
-   * entry, as the merge will): lets reads lay staged rows over merged ones without
-   * scanning the unindexed staging table. Updated only after a commit succeeds.
+   * What `staging` holds, per series, as parallel arrays in write order (reads keep the
+   * last write of a ts, as the merge will): lets reads lay staged rows over merged ones
+   * without scanning the unindexed staging table. Columns rather than a row object per
+   * point, because up to a merge's worth of rows live here and each object used to
+   * outlive several young-generation collections. Updated only after a commit succeeds.
    */
-  const mirror = new Map<number, Map<number, StoredRow>>();
+  const mirror = new Map<number, StagedColumns>();
   // Rows left in staging by a previous process (killed before merging) count too.
   let staged = (db.prepare('SELECT count(*) AS n FROM staging').get() as { n: number }).n;
   let merges = 0;
@@ -62,41 +66,41 @@ export function createSqliteReadingsWriter(
   let closed = false;
 
   function seriesId(p: ReadingPoint): number {
-    const key = `${p.bucketId}\u0000${p.dataSourceId}\u0000${p.metric}`;
-    let id = cache.get(key);
+    let sources = cache.get(p.bucketId);
+    if (!sources) cache.set(p.bucketId, (sources = new Map()));
+    let metrics = sources.get(p.dataSourceId);
+    if (!metrics) sources.set(p.dataSourceId, (metrics = new Map()));
+    let id = metrics.get(p.metric);
     if (id === undefined) {
       id = selectSeries.get(p.bucketId, p.dataSourceId, p.metric)?.id;
       if (id === undefined) id = Number(insertSeries.run(p.bucketId, p.dataSourceId, p.metric).lastInsertRowid);
-      cache.set(key, id);
+      metrics.set(p.metric, id);
     }
     return id;
   }
 
-  /** Returns, per point, its series id and stored row, for the mirror once the commit succeeded. */
+  /** Returns, per point, its series id, for the mirror once the commit succeeded. */
   const writeTx = db.transaction((points: readonly ReadingPoint[]) => {
     const ids: number[] = new Array(points.length);
-    const rows: StoredRow[] = new Array(points.length);
     for (let i = 0; i < points.length; i++) {
       const p = points[i]!;
-      const v = encodeValue(p.value);
       const sid = seriesId(p);
       ids[i] = sid;
-      rows[i] = { ts: p.ts, num: v.num, txt: v.txt, kind: v.kind };
-      insertStaging.run(sid, p.ts, v.num, v.txt, v.kind);
+      // encodeValue inlined: no object per point
+      const v = p.value;
+      if (typeof v === 'number') insertStaging.run(sid, p.ts, v, null, KIND_NUMBER);
+      else if (typeof v === 'boolean') insertStaging.run(sid, p.ts, v ? 1 : 0, null, KIND_BOOLEAN);
+      else insertStaging.run(sid, p.ts, null, v, KIND_STRING);
     }
-    return { ids, rows };
+    return ids;
   });
 
-  function remember(ids: number[], stored: StoredRow[]): void {
+  function remember(points: readonly ReadingPoint[], ids: number[]): void {
     for (let i = 0; i < ids.length; i++) {
       const sid = ids[i]!;
-      const r = stored[i]!;
-      let rows = mirror.get(sid);
-      if (!rows) {
-        rows = new Map();
-        mirror.set(sid, rows);
-      }
-      rows.set(r.ts, r);
+      let cols = mirror.get(sid);
+      if (!cols) mirror.set(sid, (cols = { ts: [], num: [], kind: [], txt: null }));
+      appendStaged(cols, points[i]!);
     }
   }
 
@@ -138,15 +142,15 @@ export function createSqliteReadingsWriter(
   return {
     write(points) {
       if (points.length === 0) return;
-      let written: { ids: number[]; rows: StoredRow[] };
+      let ids: number[];
       try {
-        written = writeTx(points);
+        ids = writeTx(points);
       } catch (err) {
         // Series rows inserted by the rolled-back transaction are gone; so must their cached ids be.
         cache.clear();
         throw err;
       }
-      remember(written.ids, written.rows);
+      remember(points, ids);
       staged += points.length;
       if (staged >= opts.mergeThresholdRows) {
         // After the caller's acknowledgement, not before it.
@@ -161,17 +165,12 @@ export function createSqliteReadingsWriter(
     },
     mergeNow,
     stagedRange(seriesId, from, to) {
-      const rows = mirror.get(seriesId);
-      if (!rows) return [];
-      const out: StoredRow[] = [];
-      for (const r of rows.values()) if (r.ts >= from && r.ts < to) out.push(r);
-      return out.sort((a, b) => a.ts - b.ts);
+      const cols = mirror.get(seriesId);
+      return cols ? stagedRows(cols, from, to) : [];
     },
     newestStaged(seriesId) {
-      const rows = mirror.get(seriesId);
-      let newest: StoredRow | undefined;
-      if (rows) for (const r of rows.values()) if (!newest || r.ts > newest.ts) newest = r;
-      return newest;
+      const cols = mirror.get(seriesId);
+      return cols ? newestStagedRow(cols) : undefined;
     },
     forgetSeries() {
       cache.clear();
