@@ -36,8 +36,10 @@ interface Entry {
   points: readonly ReadingPoint[];
   resolve(): void;
   reject(err: unknown): void;
-  settled: Promise<void>;
+  promise: Promise<void>;
 }
+
+const ignore = () => undefined;
 
 export function createIngestPipeline(options: IngestPipelineOptions): IngestPipeline {
   const { store } = options;
@@ -125,7 +127,8 @@ export function createIngestPipeline(options: IngestPipelineOptions): IngestPipe
   }
 
   async function flush(): Promise<void> {
-    const waiting = [...inFlight, ...pending].map((e) => e.settled);
+    // settled (not resolved) promises made here, not per submit: flush is rare, submits are not
+    const waiting = [...inFlight, ...pending].map((e) => e.promise.then(ignore, ignore));
     if (pending.length > 0) schedule(true);
     await Promise.all(waiting);
   }
@@ -145,7 +148,7 @@ export function createIngestPipeline(options: IngestPipelineOptions): IngestPipe
         resolve = res;
         reject = rej;
       });
-      const entry: Entry = { points, resolve, reject, settled: promise.then(() => undefined, () => undefined) };
+      const entry: Entry = { points, resolve, reject, promise };
       pending.push(entry);
       pendingPoints += points.length;
       schedule(pendingPoints >= maxBatchPoints);

@@ -51,6 +51,10 @@ export interface IngestService {
   ): Promise<{ accepted: number; rejected: { line: number; code: string; message: string }[] }>;
 }
 
+function ownedBy(principal: ApiKeyPrincipal, owner: string | null): void {
+  if (owner !== principal.ownerId) throw new DakkioError('not_found', 'bucket not found');
+}
+
 export function createIngestService(deps: {
   pipeline: IngestPipeline;
   directory: ResourceDirectory;
@@ -62,12 +66,9 @@ export function createIngestService(deps: {
   function authorize(principal: ApiKeyPrincipal, bucketId: string): Promise<void> | undefined {
     // Decided before any lookup, so the answer says nothing about whether the bucket exists.
     if (!keyAllows(principal, bucketId, 'write')) throw new DakkioError('forbidden', 'this key may not write to this bucket');
-    const check = (owner: string | null) => {
-      if (owner !== principal.ownerId) throw new DakkioError('not_found', 'bucket not found');
-    };
     const cached = directory.cachedBucketOwner?.(bucketId);
-    if (cached === undefined) return directory.bucketOwner(bucketId).then(check);
-    check(cached);
+    if (cached === undefined) return directory.bucketOwner(bucketId).then((owner) => ownedBy(principal, owner));
+    ownedBy(principal, cached);
     return undefined;
   }
 
@@ -141,14 +142,17 @@ export function createIngestService(deps: {
   /**
    * authorize + prepare, synchronous when the directory's cache can answer (every MQTT
    * message of a known device): no promise and no event-loop hop on the hot path.
+   * (No named closures here: tsx's keepNames turns each into a defineProperty call.)
    */
   function check(principal: ApiKeyPrincipal, bucketId: string, readings: readonly ReadingSubmission[]): Prepared | Promise<Prepared> {
     const auth = authorize(principal, bucketId);
-    const rest = (): Prepared | Promise<Prepared> => {
-      const unknown = unknownSources(bucketId, readings);
-      return unknown ? lookUp(bucketId, unknown).then((looked) => prepare(bucketId, readings, looked)) : prepare(bucketId, readings, null);
-    };
-    return auth ? auth.then(rest) : rest();
+    return auth ? auth.then(() => checkSources(bucketId, readings)) : checkSources(bucketId, readings);
+  }
+
+  function checkSources(bucketId: string, readings: readonly ReadingSubmission[]): Prepared | Promise<Prepared> {
+    const unknown = unknownSources(bucketId, readings);
+    if (!unknown) return prepare(bucketId, readings, null);
+    return lookUp(bucketId, unknown).then((looked) => prepare(bucketId, readings, looked));
   }
 
   const toDetails = (rejected: { index?: number; line?: number; code: string; message: string }[]): ErrorDetail[] =>
