@@ -29,7 +29,8 @@ export function appendStaged(cols: StagedColumns, p: ReadingPoint): void {
   } else {
     cols.num.push(0);
     cols.kind.push(KIND_STRING);
-    (cols.txt ??= new Map()).set(cols.ts.length - 1, v);
+    cols.txt ??= new Map();
+    cols.txt.set(cols.ts.length - 1, v);
   }
 }
 

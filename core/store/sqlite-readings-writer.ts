@@ -67,9 +67,15 @@ export function createSqliteReadingsWriter(
 
   function seriesId(p: ReadingPoint): number {
     let sources = cache.get(p.bucketId);
-    if (!sources) cache.set(p.bucketId, (sources = new Map()));
+    if (!sources) {
+      sources = new Map();
+      cache.set(p.bucketId, sources);
+    }
     let metrics = sources.get(p.dataSourceId);
-    if (!metrics) sources.set(p.dataSourceId, (metrics = new Map()));
+    if (!metrics) {
+      metrics = new Map();
+      sources.set(p.dataSourceId, metrics);
+    }
     let id = metrics.get(p.metric);
     if (id === undefined) {
       id = selectSeries.get(p.bucketId, p.dataSourceId, p.metric)?.id;
@@ -99,7 +105,10 @@ export function createSqliteReadingsWriter(
     for (let i = 0; i < ids.length; i++) {
       const sid = ids[i]!;
       let cols = mirror.get(sid);
-      if (!cols) mirror.set(sid, (cols = { ts: [], num: [], kind: [], txt: null }));
+      if (!cols) {
+        cols = { ts: [], num: [], kind: [], txt: null };
+        mirror.set(sid, cols);
+      }
       appendStaged(cols, points[i]!);
     }
   }
