@@ -153,6 +153,24 @@ describe('sqlite reading store specifics', () => {
     expect(after['last']).toEqual([[T0, 10], [T0 + 7200_000, 'newest']]);
   });
 
+  it('a large write (multi-row inserts plus a remainder) keeps order and the last write of a ts', async () => {
+    const path = join(dir(), 'readings.db');
+    const store = await open(path);
+    // 150 points: two full 64-row chunks and 22 single rows; ts repeats every 50, so later writes must win
+    const values = (i: number) => (i % 3 === 0 ? i : i % 3 === 1 ? `s${i}` : i % 2 === 0);
+    await store.write(Array.from({ length: 150 }, (_, i) => point(T0 + (i % 50), values(i))));
+    const expected = Array.from({ length: 50 }, (_, k) => [T0 + k, values(100 + k)]);
+    const range = { bucketId: B, from: T0, to: T0 + 50, limitPerSeries: 100 };
+    expect((await store.queryRaw(range))[0]?.points).toEqual(expected);
+    expect(stagedRows(path)).toBe(150);
+    const db = new Database(path, { readonly: true });
+    const seqOrder = db.prepare('SELECT ts FROM staging ORDER BY seq').all() as { ts: number }[];
+    db.close();
+    expect(seqOrder.map((r) => r.ts)).toEqual(Array.from({ length: 150 }, (_, i) => T0 + (i % 50)));
+    expect((await store.stats(B)).readings).toBe(50);
+    expect((await store.queryRaw(range))[0]?.points).toEqual(expected);
+  });
+
   it('merges in the background once the threshold is reached', async () => {
     const path = join(dir(), 'readings.db');
     const store = await open(path, { mergeThresholdRows: 10 });

@@ -27,6 +27,9 @@ export interface SqliteReadingsWriter {
   close(): void;
 }
 
+/** Points per multi-row INSERT into staging (5 parameters each). */
+const STAGE_CHUNK = 64;
+
 export function createSqliteReadingsWriter(
   db: Database.Database,
   opts: { logger: Logger; clock: Clock; mergeThresholdRows: number; mergeDelayMs: number },
@@ -40,6 +43,13 @@ export function createSqliteReadingsWriter(
   const insertStaging = db.prepare<[number, number, number | null, string | null, number]>(
     'INSERT INTO staging (series_id, ts, num, txt, kind) VALUES (?, ?, ?, ?, ?)',
   );
+  // One statement call per STAGE_CHUNK points: each run() crosses into native code and
+  // resets the statement, which was the store's largest per-point cost. Rows keep their
+  // order within the VALUES list, so seq still follows the write order.
+  const insertStagingChunk = db.prepare(
+    `INSERT INTO staging (series_id, ts, num, txt, kind) VALUES ${Array.from({ length: STAGE_CHUNK }, () => '(?, ?, ?, ?, ?)').join(', ')}`,
+  );
+  const chunkArgs: (number | string | null)[] = new Array(STAGE_CHUNK * 5).fill(null);
   // ORDER BY ... seq makes a later write of the same key land later, so REPLACE keeps it.
   const mergeInsert = db.prepare(
     `INSERT OR REPLACE INTO readings (series_id, ts, num, txt, kind)
@@ -88,15 +98,27 @@ export function createSqliteReadingsWriter(
   /** Returns, per point, its series id, for the mirror once the commit succeeded. */
   const writeTx = db.transaction((points: readonly ReadingPoint[]) => {
     const ids: number[] = new Array(points.length);
+    const whole = points.length - (points.length % STAGE_CHUNK);
     for (let i = 0; i < points.length; i++) {
       const p = points[i]!;
       const sid = seriesId(p);
       ids[i] = sid;
       // encodeValue inlined: no object per point
       const v = p.value;
-      if (typeof v === 'number') insertStaging.run(sid, p.ts, v, null, KIND_NUMBER);
-      else if (typeof v === 'boolean') insertStaging.run(sid, p.ts, v ? 1 : 0, null, KIND_BOOLEAN);
-      else insertStaging.run(sid, p.ts, null, v, KIND_STRING);
+      const num = typeof v === 'number' ? v : typeof v === 'boolean' ? (v ? 1 : 0) : null;
+      const txt = typeof v === 'string' ? v : null;
+      const kind = typeof v === 'number' ? KIND_NUMBER : typeof v === 'boolean' ? KIND_BOOLEAN : KIND_STRING;
+      if (i >= whole) {
+        insertStaging.run(sid, p.ts, num, txt, kind);
+        continue;
+      }
+      const o = (i % STAGE_CHUNK) * 5;
+      chunkArgs[o] = sid;
+      chunkArgs[o + 1] = p.ts;
+      chunkArgs[o + 2] = num;
+      chunkArgs[o + 3] = txt;
+      chunkArgs[o + 4] = kind;
+      if (o === (STAGE_CHUNK - 1) * 5) insertStagingChunk.run(chunkArgs);
     }
     return ids;
   });
