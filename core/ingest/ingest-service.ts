@@ -104,8 +104,9 @@ export function createIngestService(deps: {
     for (let index = 0; index < readings.length; index++) {
       const r = readings[index]!;
       const dataSourceId = sourceOf(r);
+      // looked === null: unknownSources() found every source in the cache, synchronously just before
       const exists =
-        dataSourceId !== '' && (looked?.get(dataSourceId) ?? directory.knownSource?.(bucketId, dataSourceId) === true);
+        dataSourceId !== '' && (looked === null || (looked.get(dataSourceId) ?? directory.knownSource?.(bucketId, dataSourceId) === true));
       if (!exists) {
         rejected.push({ index, code: 'not_found', message: 'data source not found' });
         continue;
