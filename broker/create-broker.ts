@@ -29,8 +29,11 @@ import { groupForForwarding } from './live-forwarder.ts';
 import { guardPacketSize, maxRemainingLengthFor } from './packet-size-guard.ts';
 import { createAckQueue } from './ack-queue.ts';
 import { createPublishHandler, type PublishOutcome } from './publish-handler.ts';
+import { createReadThrottle } from './read-throttle.ts';
+import { createSafeMqEmitter } from './safe-mqemitter.ts';
 import { createKeyLifecycle } from './session-events.ts';
 import { createSessionRegistry, type Session } from './sessions.ts';
+import { createSlowSubscriberGuard } from './slow-subscriber-guard.ts';
 import { alertsTopic, bucketOfTopic, dataTopic, grantedQos, parseSubscribeFilter } from './topics.ts';
 import type { Broker, BrokerDeps, BrokerOptions } from './types.ts';
 
@@ -41,6 +44,8 @@ import type { Broker, BrokerDeps, BrokerOptions } from './types.ts';
  * the subscribe ACL refuses every `$` filter, so nothing can receive them.
  */
 const SINK_TOPIC = '$dakkio/ingested';
+/** Times a publisher's socket stopped being read because the ingest backlog was full. */
+const THROTTLED = 'dakkio_mqtt_publishers_throttled_total';
 
 /** The one persistence call we make directly (typed loosely in aedes.d.ts). */
 interface RetainedStore {
@@ -84,7 +89,10 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
     },
   });
 
-  const aedes = await Aedes.createBroker({ preConnect, authenticate, authorizePublish, authorizeSubscribe, authorizeForward });
+  // issue 7 item 6: bounded emitter recursion, QoS 0 drops for slow subscribers, read backpressure
+  const slowSubscribers = createSlowSubscriberGuard(counters);
+  const mq = createSafeMqEmitter();
+  const aedes = await Aedes.createBroker({ mq, preConnect, authenticate, authorizePublish, authorizeSubscribe, authorizeForward });
   aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
   aedes.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'mqtt connection error'));
   const publish = promisify(aedes.publish.bind(aedes)) as (packet: PublishPacket) => Promise<void>;
@@ -104,6 +112,7 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
   const handlePublish = createPublishHandler({ deps, options, counters, reportError });
   type Publish = { packet: PublishPacket; cb: (err?: Error | null) => void };
   const acks = createAckQueue<Session, Publish, PublishOutcome>((session, { packet, cb }, outcome) => {
+    throttle.released();
     try {
       applyOutcome(session, packet, outcome, cb);
     } catch (err) {
@@ -112,6 +121,9 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
       cb(err as Error);
     }
   });
+
+  counters.inc(THROTTLED, 0);
+  const throttle = createReadThrottle({ inFlight: () => acks.size, onPause: () => counters.inc(THROTTLED) });
 
   function applyOutcome(session: Session, packet: PublishPacket, outcome: PublishOutcome, cb: (err?: Error | null) => void) {
     if (outcome.action === 'forward') return cb(null);
@@ -240,6 +252,8 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
       (stream, req) => {
         const client = aedes.handle(stream, req);
         guardPacketSize(client, maxRemaining, () => counters.rejected('payload_too_large'));
+        slowSubscribers.attach(client);
+        throttle.attach(client);
       },
       maxRemaining + 5,
     );
@@ -261,6 +275,7 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
       closed ??= (async () => {
         closing = true;
         listeners.stopAccepting();
+        throttle.close();
         // in-flight QoS 1 publishes finish their commit and get their PUBACK first
         await acks.drained();
         await new Promise((resolve) => setImmediate(resolve));
