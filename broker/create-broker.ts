@@ -123,7 +123,11 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
   });
 
   counters.inc(THROTTLED, 0);
-  const throttle = createReadThrottle({ inFlight: () => acks.size, onPause: () => counters.inc(THROTTLED) });
+  const throttle = createReadThrottle({
+    inFlight: () => acks.size,
+    mayHold: (client) => sessionOf.has(client as Client),
+    onPause: () => counters.inc(THROTTLED),
+  });
 
   function applyOutcome(session: Session, packet: PublishPacket, outcome: PublishOutcome, cb: (err?: Error | null) => void) {
     if (outcome.action === 'forward') return cb(null);

@@ -1,8 +1,8 @@
 /**
  * Backpressure on publishers: while too many PUBLISHes wait for their outcome (the
- * ingest commit), no client's socket is read, so the excess waits in the kernel's
- * TCP buffers and the publisher's own send buffer instead of the broker's heap
- * (issue 7, item 6).
+ * ingest commit), no authenticated client's socket is read, so the excess waits
+ * in the kernel's TCP buffers and the publisher's own send buffer instead of the
+ * broker's heap (issue 7, item 6).
  *
  * Why Aedes' own gating is not enough: Aedes 1.2.0 reads a client's socket again
  * only when every packet of the previous chunk is done (lib/client.js nextBatch,
@@ -19,7 +19,7 @@
  * nothing pending. Private API (`_parsingBatch`, `_nextBatch`), checked at attach
  * time so it degrades to a no-op if the shape changes.
  */
-export const DEFAULT_MAX_IN_FLIGHT = 20_000;
+export const DEFAULT_MAX_IN_FLIGHT = 5_000;
 
 interface ClientLike {
   conn?: { read?: (size?: number) => unknown; destroyed?: boolean };
@@ -30,7 +30,13 @@ interface ClientLike {
 export interface ReadThrottleOptions {
   /** Publishes waiting for their outcome right now (the broker's ack queue size). */
   inFlight(): number;
-  /** Stop reading at this many (default 20,000). */
+  /**
+   * Whether this client may be held back (default: every client). dakkio holds only
+   * authenticated sessions, so a CONNECT still gets its CONNACK under load (each such
+   * client adds one read at most: Aedes queues at most 42 packets before CONNACK).
+   */
+  mayHold?(client: unknown): boolean;
+  /** Stop reading at this many (default 5,000). */
   high?: number;
   /** Read again at this many (default high / 2). */
   low?: number;
@@ -76,7 +82,7 @@ export function createReadThrottle(options: ReadThrottleOptions): ReadThrottle {
       }
       const read = conn.read;
       conn.read = function throttledRead(this: unknown, size?: number) {
-        if (!closed && options.inFlight() >= high) {
+        if (!closed && options.inFlight() >= high && (options.mayHold?.(c) ?? true)) {
           if (!paused.has(c)) {
             paused.add(c);
             options.onPause?.();
