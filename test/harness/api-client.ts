@@ -1,4 +1,5 @@
 /** A tiny fetch wrapper for end-to-end tests: JSON in, {status, body, headers} out. */
+// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON bodies; each assertion checks the shape it needs
 export interface ApiResponse<T = any> {
   status: number;
   body: T;
@@ -16,6 +17,7 @@ export interface ApiCall {
 }
 
 export function createApiClient(baseUrl: string) {
+  // biome-ignore lint/suspicious/noExplicitAny: see ApiResponse
   return async function api<T = any>(method: string, path: string, call: ApiCall = {}): Promise<ApiResponse<T>> {
     const headers: Record<string, string> = { ...call.headers };
     if (call.token) headers.authorization = `Bearer ${call.token}`;
