@@ -19,8 +19,25 @@ async function stuckSubscriber(port: number, password: string, filter: string): 
     sock.once('error', reject);
   });
   sock.on('data', (b) => parser.parse(b));
-  sock.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'stuck', clean: true, keepalive: 0, username: 'k', password: Buffer.from(password) }));
-  sock.write(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: filter, qos: 0 }] } as mqttPacket.ISubscribePacket));
+  sock.write(
+    mqttPacket.generate({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clientId: 'stuck',
+      clean: true,
+      keepalive: 0,
+      username: 'k',
+      password: Buffer.from(password),
+    }),
+  );
+  sock.write(
+    mqttPacket.generate({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [{ topic: filter, qos: 0 }],
+    } as mqttPacket.ISubscribePacket),
+  );
   await suback;
   sock.removeAllListeners('data');
   sock.pause();
@@ -31,7 +48,8 @@ describe('broker with a subscriber that never reads', () => {
   let env: BrokerEnv;
   const sockets: Socket[] = [];
   beforeEach(async () => {
-    env = await createBrokerEnv();
+    // no per-key publish limit: the test counts every accepted reading, however fast the machine publishes
+    env = await createBrokerEnv({ publishRatePerKey: 0 });
   });
   afterEach(async () => {
     for (const s of sockets.splice(0)) s.destroy();
@@ -56,10 +74,19 @@ describe('broker with a subscriber that never reads', () => {
     const before = counters();
     const more = 1_000;
     for (let j = 0; j < more; j++) await publish(i + j);
+    // Live forwarding runs after the PUBACK (onCommitted listeners never delay acks) and one group
+    // commit may carry several publishes as one forwarded message: wait until forwarding is quiet.
+    const settled = () => `${counters().dakkio_mqtt_messages_forwarded_total}/${counters()[DROPPED_SLOW_SUBSCRIBER]}`;
+    for (let w = 0, last = ''; w < 200; w++) {
+      await new Promise((r) => setTimeout(r, 50));
+      if (settled() === last) break;
+      last = settled();
+    }
     const after = counters();
     const forwarded = after.dakkio_mqtt_messages_forwarded_total! - before.dakkio_mqtt_messages_forwarded_total!;
     const dropped = after[DROPPED_SLOW_SUBSCRIBER]! - before[DROPPED_SLOW_SUBSCRIBER]!;
-    expect(forwarded).toBe(more);
+    expect(forwarded).toBeGreaterThan(0);
+    expect(dropped).toBeGreaterThan(0);
     expect(forwarded - dropped).toBeLessThanOrEqual(DEFAULT_MAX_PENDING_WRITES);
     // every publish above was acknowledged after its commit, so the device was never held up
     expect(after.dakkio_mqtt_readings_accepted_total).toBe((i + more) * 40);
