@@ -9,10 +9,11 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
-import { DakkioError, type ErrorDetail } from '../core/errors.ts';
 import type { ApiKeyPrincipal, UserPrincipal } from '../core/auth/principal.ts';
-import { toApiJson } from './serialize.ts';
+import { DakkioError } from '../core/errors.ts';
+import { parseOrThrow } from '../core/validation.ts';
 import type { HttpEnv } from './http-env.ts';
+import { toApiJson } from './serialize.ts';
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
 
@@ -53,19 +54,6 @@ export interface RouteInput<B, Q> {
 }
 
 type Out<T> = T extends z.ZodType ? z.output<T> : undefined;
-
-export function zodDetails(error: z.ZodError): ErrorDetail[] {
-  return error.issues.slice(0, 50).map((i) => ({ path: i.path.join('.'), code: i.code, message: i.message }));
-}
-
-export function parseWith<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {
-  const r = schema.safeParse(value);
-  if (!r.success)
-    throw new DakkioError('validation_failed', `invalid ${what}`, {
-      details: zodDetails(r.error),
-    });
-  return r.data;
-}
 
 export async function readJsonBody(c: Context): Promise<unknown> {
   const type = c.req.header('content-type') ?? '';
@@ -129,8 +117,8 @@ export function addRoute<B extends z.ZodType | undefined, Q extends z.ZodType | 
   if (spec.auth === 'jwt') chain.push(mw.jwt);
   if (spec.auth === 'api-key') chain.push(mw.apiKey);
   app.on(spec.method.toUpperCase(), spec.path, ...(chain as []), async (c: Context<HttpEnv>) => {
-    const body = spec.body ? parseWith(spec.body, await readRouteBody(c, spec.body), 'request body') : undefined;
-    const query = spec.query ? parseWith(spec.query, c.req.query(), 'query parameters') : undefined;
+    const body = spec.body ? parseOrThrow(spec.body, await readRouteBody(c, spec.body), 'request body') : undefined;
+    const query = spec.query ? parseOrThrow(spec.query, c.req.query(), 'query parameters') : undefined;
     const result = await handler({
       body,
       query,

@@ -23,7 +23,7 @@ import type { MetadataDb } from '../core/store/metadata/sqlite-metadata-db.ts';
 import { parseAclFile } from './acl-file.ts';
 import { parsePasswordFile } from './password-file.ts';
 import { parseMosquittoHash } from './password-hash.ts';
-import { parseZod } from './validate.ts';
+import { parseOrThrow } from '../core/validation.ts';
 
 export type ImportFile = 'passwordFile' | 'aclFile';
 
@@ -86,7 +86,7 @@ export function createMosquittoImporter(opts: MosquittoImporterOptions): Mosquit
 
   return {
     async importMosquittoFiles(ownerId, rawInput) {
-      const input = parseZod(mqttImportSchema, rawInput);
+      const input = parseOrThrow(mqttImportSchema, rawInput, 'import request');
       const lines: ImportLineReport[] = [];
       const rejected: ImportProblem[] = [];
       const skipped: ImportProblem[] = [];

@@ -24,7 +24,7 @@ import type { MqttCredentialsTable } from '../core/store/metadata/tables.ts';
 import { type CredentialVerifierOptions, createCredentialVerifier, verifyAnyHash } from './credential-verifier.ts';
 import { parseMosquittoHash } from './password-hash.ts';
 import { isValidFilter } from './topic-filter.ts';
-import { parseZod } from './validate.ts';
+import { parseOrThrow } from '../core/validation.ts';
 
 export type PasswordFormat = 'dakkio-scrypt' | 'mosquitto-pbkdf2' | 'mosquitto-sha512' | 'argon2id';
 
@@ -136,7 +136,7 @@ export function createMqttCredentialService(opts: MqttCredentialServiceOptions):
     },
 
     async create(ownerId, rawInput) {
-      const input = parseZod(createMqttCredentialSchema, rawInput);
+      const input = parseOrThrow(createMqttCredentialSchema, rawInput, 'request body');
       assertValidRules(input.rules);
       if (input.passwordHash !== undefined) assertMosquittoHash(input.passwordHash);
       await usernameFree(input.username);
@@ -162,7 +162,7 @@ export function createMqttCredentialService(opts: MqttCredentialServiceOptions):
     get: async (ownerId, id) => toCredentialView(await owned(ownerId, id)),
 
     async update(ownerId, id, rawPatch) {
-      const patch = parseZod(updateMqttCredentialSchema, rawPatch);
+      const patch = parseOrThrow(updateMqttCredentialSchema, rawPatch, 'request body');
       const row = await owned(ownerId, id);
       const set: Partial<MqttCredentialsTable> = {};
       if (patch.username !== undefined && patch.username !== row.username) {

@@ -19,7 +19,7 @@ import type { MetadataDb } from '../core/store/metadata/sqlite-metadata-db.ts';
 import type { MqttTopicMappingsTable } from '../core/store/metadata/tables.ts';
 import { isValidFilter } from './topic-filter.ts';
 import { createTopicTrie, type TopicTrie } from './topic-trie.ts';
-import { parseZod } from './validate.ts';
+import { parseOrThrow } from '../core/validation.ts';
 
 export interface TopicMappingView {
   id: string;
@@ -191,7 +191,7 @@ export function createTopicMappingService(opts: TopicMappingServiceOptions): Top
     },
 
     async create(ownerId, rawInput) {
-      const input = parseZod(createTopicMappingSchema, rawInput);
+      const input = parseOrThrow(createTopicMappingSchema, rawInput, 'request body');
       if (!isValidFilter(input.filter)) {
         throw validationFailed('invalid topic filter', [{ path: 'filter', message: 'invalid MQTT topic filter' }]);
       }

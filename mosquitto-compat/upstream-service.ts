@@ -16,7 +16,7 @@ import { buildPage, type Page, type PageRequest, resolvePage } from '../core/pag
 import type { MetadataDb } from '../core/store/metadata/sqlite-metadata-db.ts';
 import type { MqttUpstreamsTable } from '../core/store/metadata/tables.ts';
 import { isValidFilter } from './topic-filter.ts';
-import { parseZod } from './validate.ts';
+import { parseOrThrow } from '../core/validation.ts';
 
 export interface UpstreamSubscription {
   filter: string;
@@ -109,7 +109,7 @@ export function createUpstreamService(opts: UpstreamServiceOptions): UpstreamSer
     },
 
     async create(ownerId, rawInput) {
-      const input = parseZod(createUpstreamSchema, rawInput);
+      const input = parseOrThrow(createUpstreamSchema, rawInput, 'request body');
       assertFilters(input.subscriptions);
       const row: MqttUpstreamsTable = {
         id: ids(),
@@ -130,7 +130,7 @@ export function createUpstreamService(opts: UpstreamServiceOptions): UpstreamSer
     get: async (ownerId, id) => toUpstreamView(await owned(ownerId, id)),
 
     async update(ownerId, id, rawPatch) {
-      const patch = parseZod(updateUpstreamSchema, rawPatch);
+      const patch = parseOrThrow(updateUpstreamSchema, rawPatch, 'request body');
       const row = await owned(ownerId, id);
       const set: Partial<MqttUpstreamsTable> = {};
       if (patch.url !== undefined) set.url = patch.url;

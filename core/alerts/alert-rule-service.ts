@@ -10,7 +10,7 @@ import type { IdGenerator } from '../ids.ts';
 import type { EventBus } from '../ports/event-bus.ts';
 import type { MetadataDb } from '../store/metadata/sqlite-metadata-db.ts';
 import type { AlertRulesTable } from '../store/metadata/tables.ts';
-import { parseOrThrow } from './validate.ts';
+import { parseOrThrow } from '../validation.ts';
 import { buildPage, type Page, type PageRequest, resolvePage } from '../pagination.ts';
 import {
   type AlertCondition,

@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { DakkioError, type ErrorDetail } from '../errors.ts';
+import { zodDetails } from '../validation.ts';
 import type { ReadingValue } from '../readings.ts';
 import { ASK_ZOD, quickTimestamp, quickValues } from './reading-fast-check.ts';
 
@@ -100,10 +101,6 @@ export interface ValidReading {
   timestamp: number;
 }
 
-/** zod issues → ErrorDetail[] (path joined with dots). */
-export function zodDetails(error: z.ZodError, extra: Partial<ErrorDetail> = {}): ErrorDetail[] {
-  return error.issues.map((i) => ({ ...extra, path: i.path.map(String).join('.'), message: i.message }));
-}
 
 /** Validates one reading; throws DakkioError('validation_failed') with details. */
 export function validateReading(input: unknown, receivedAt: number): ValidReading {

@@ -5,7 +5,7 @@
 import { keyAllows, type ApiKeyPrincipal } from '../auth/principal.ts';
 import type { Clock } from '../clock.ts';
 import { DakkioError } from '../errors.ts';
-import { zodDetails } from '../ingest/reading-input.ts';
+import { zodDetails } from '../validation.ts';
 import type { ReadingStore } from '../ports/reading-store.ts';
 import type { ResourceDirectory } from '../ports/resource-directory.ts';
 import type { ReadingValue, Series, SeriesSelector } from '../readings.ts';

@@ -7,7 +7,7 @@ import type { Clock } from '../clock.ts';
 import { notFound } from '../errors.ts';
 import type { IdGenerator } from '../ids.ts';
 import type { EventBus } from '../ports/event-bus.ts';
-import { parseOrThrow } from '../alerts/validate.ts';
+import { parseOrThrow } from '../validation.ts';
 import { decodeTimeCursor, pageLimit, toTimePage } from '../alerts/page.ts';
 import { buildPage, type Page, type PageRequest, resolvePage } from '../pagination.ts';
 import type { MetadataDb } from '../store/metadata/sqlite-metadata-db.ts';

@@ -18,9 +18,10 @@ import {
   postDataBodySchema,
 } from '../../core/ingest/reading-input.ts';
 import { dataQuerySchema, latestQuerySchema } from '../../core/query/query-schemas.ts';
+import { parseOrThrow } from '../../core/validation.ts';
 import type { HttpDeps } from '../deps.ts';
 import type { HttpEnv } from '../http-env.ts';
-import { addRoute, keyOf, parseWith, type RouteMiddlewares } from '../route.ts';
+import { addRoute, keyOf, type RouteMiddlewares } from '../route.ts';
 import { isoTime } from '../serialize.ts';
 
 /** API.md: 16 MiB for batch import. */
@@ -148,8 +149,8 @@ async function importBatch(c: Context<HttpEnv>, deps: HttpDeps, partial: boolean
     let envelope: { bucketId: string; readings: ReadingSubmission[] };
     if (quickBatchBody(body, MAX_READINGS_PER_BATCH)) envelope = body;
     else {
-      if (!partial) parseWith(postDataBatchBodySchema, body, 'batch');
-      envelope = parseWith(postDataBatchEnvelopeSchema, body, 'batch');
+      if (!partial) parseOrThrow(postDataBatchBodySchema, body, 'batch');
+      envelope = parseOrThrow(postDataBatchEnvelopeSchema, body, 'batch');
     }
     const result = await deps.ingest.ingest(principal, envelope.bucketId, envelope.readings, { partial });
     return c.json(result, 201);
