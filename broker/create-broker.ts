@@ -33,6 +33,7 @@ import { createReadThrottle } from './read-throttle.ts';
 import { createSafeMqEmitter } from './safe-mqemitter.ts';
 import { createKeyLifecycle } from './session-events.ts';
 import { createSessionRegistry, type Session } from './sessions.ts';
+import { answerSinkWithoutRouting } from './sink-publish.ts';
 import { createSlowSubscriberGuard } from './slow-subscriber-guard.ts';
 import { alertsTopic, bucketOfTopic, dataTopic, grantedQos, parseSubscribeFilter } from './topics.ts';
 import type { Broker, BrokerDeps, BrokerOptions } from './types.ts';
@@ -93,6 +94,7 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
   const slowSubscribers = createSlowSubscriberGuard(counters);
   const mq = createSafeMqEmitter();
   const aedes = await Aedes.createBroker({ mq, preConnect, authenticate, authorizePublish, authorizeSubscribe, authorizeForward });
+  answerSinkWithoutRouting(aedes, SINK_TOPIC);
   aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
   aedes.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'mqtt connection error'));
   const publish = promisify(aedes.publish.bind(aedes)) as (packet: PublishPacket) => Promise<void>;
