@@ -3,19 +3,36 @@
  * commit) under the same lean generator, in one run. See bench/README.md.
  *
  *   npm run bench:mqtt-ingest -- [--duration=10] [--runs=3] [--publishers=10,100]
- *     [--window=20] [--qos=1,0] [--series=100,3000] [--questdb] [--sustained]
+ *     [--window=20] [--qos=1,0] [--series=100,3000] [--questdb] [--sustained] [--prefill=N]
+ *     [--half-rate]
+ *
+ * --sustained: 60 s (or --duration) at 3,000 series, QoS 1, 100 × 20, bare Aedes and
+ *   dakkio sqlite, per-second PUBACKs printed.
+ * --prefill=N: dakkio (SQLite) starts each run on a fresh copy of a data dir whose
+ *   readings table already holds N readings over the largest series count
+ *   (bench/lib/prefill.ts; built once, cached under .cache/).
+ * --half-rate: per series count, 100 publishers, QoS 1: one run at the maximum rate (window
+ *   20), then --runs runs paced at half that rate; reports PUBACK latency p50/p95/p99.
  */
 import { benchArgs, numList } from './lib/args.ts';
-import { type DakkioFixture, setupDakkio } from './lib/dakkio-setup.ts';
+import { attachDakkio, type DakkioFixture, setupDakkio } from './lib/dakkio-setup.ts';
 import { type LoadResult, runMqttLoad } from './lib/mqtt-load.ts';
+import { type Prefilled, prefilledDataDir } from './lib/prefill.ts';
 import { cpuMeter, pinGenerator } from './lib/proc.ts';
 import { type BenchQuestDb, startBenchQuestDb } from './lib/questdb.ts';
 import { recordResults } from './lib/results.ts';
-import { type ServerProcess, mosquittoVersion, startBareAedes, startDakkio, startMosquitto, stopAll } from './lib/servers.ts';
+import {
+  type ServerProcess,
+  mosquittoVersion,
+  startBareAedes,
+  startDakkio,
+  startMosquitto,
+  stopAll,
+} from './lib/servers.ts';
 import { fmt, median, percentile, ratio, summarize } from './lib/stats.ts';
 
 const args = benchArgs({
-  duration: { type: 'string', default: '10' },
+  duration: { type: 'string' },
   runs: { type: 'string', default: '3' },
   publishers: { type: 'string', default: '10,100' },
   window: { type: 'string', default: '20' },
@@ -23,15 +40,25 @@ const args = benchArgs({
   series: { type: 'string', default: '100,3000' },
   questdb: { type: 'boolean', default: false },
   sustained: { type: 'boolean', default: false },
+  prefill: { type: 'string', default: '0' },
+  'half-rate': { type: 'boolean', default: false },
 });
 const sustained = args.sustained;
-const durationMs = Number(sustained ? '60' : args.duration) * 1000;
+const halfRate = args['half-rate'];
+const prefillRows = Number(args.prefill);
+const durationMs = Number(args.duration ?? (sustained ? '60' : '10')) * 1000;
 const runs = sustained ? 1 : Number(args.runs);
 const window = Number(args.window);
-const publisherCounts = sustained ? [100] : numList(args.publishers);
-const qosList = (sustained ? [1] : numList(args.qos)) as (0 | 1)[];
+const publisherCounts = sustained || halfRate ? [100] : numList(args.publishers);
+const qosList = (sustained || halfRate ? [1] : numList(args.qos)) as (0 | 1)[];
 const seriesList = sustained ? [3000] : numList(args.series);
 const maxSeries = Math.max(...seriesList);
+const prefill: Prefilled | undefined = prefillRows > 0 ? await prefilledDataDir(prefillRows, maxSeries) : undefined;
+if (prefill) {
+  process.stderr.write(
+    `prefill: ${prefillRows} readings over ${maxSeries} series ${prefill.fromCache ? 'from the cache' : `built in ${prefill.builtInS.toFixed(0)} s`}\n`,
+  );
+}
 
 const pin = pinGenerator();
 const core = pin?.serverCore;
@@ -45,13 +72,17 @@ interface Row {
   serverCpu: number[];
   genCpu: number[];
   stored?: { perSecond: number[]; verified: boolean[] };
+  /** half-rate rows: the paced aggregate rate */
+  pacedRate?: number;
 }
 const rows: Row[] = [];
 
 /** Topics of the generator: dakkio's data topics, or the same shape for the baselines. */
 function topicsFor(series: number, publishers: number, fixture?: DakkioFixture) {
   const topic = (s: number) =>
-    fixture ? `dakkio/${fixture.bucketId}/${fixture.sourceIds[s]}/data` : `dakkio/bench/s${String(s).padStart(5, '0')}/data`;
+    fixture
+      ? `dakkio/${fixture.bucketId}/${fixture.sourceIds[s]}/data`
+      : `dakkio/bench/s${String(s).padStart(5, '0')}/data`;
   return (p: number) => {
     const out: string[] = [];
     for (let s = p % series; s < series; s += publishers) out.push(topic(s));
@@ -75,21 +106,31 @@ interface Target {
   extraPids: number[];
   series: number[];
   fixture?: DakkioFixture;
+  /** prefilled targets: a new server on a fresh copy of the pre-filled data dir, before each run */
+  restart?(): Promise<void>;
 }
 
-function rowFor(target: string, series: number, publishers: number, qos: 0 | 1, stored: boolean): Row {
-  let row = rows.find((r) => r.target === target && r.series === series && r.publishers === publishers && r.qos === qos);
+function rowFor(target: string, series: number, publishers: number, qos: 0 | 1, stored: boolean, rate?: number): Row {
+  let row = rows.find(
+    (r) =>
+      r.target === target &&
+      r.series === series &&
+      r.publishers === publishers &&
+      r.qos === qos &&
+      r.pacedRate === rate,
+  );
   if (!row) {
-    row = { target, series, publishers, qos, results: [], serverCpu: [], genCpu: [] };
+    row = { target, series, publishers, qos, results: [], serverCpu: [], genCpu: [], pacedRate: rate };
     if (stored) row.stored = { perSecond: [], verified: [] };
     rows.push(row);
   }
   return row;
 }
 
-async function measureOnce(t: Target, series: number, publishers: number, qos: 0 | 1, r: number) {
+async function measureOnce(t: Target, series: number, publishers: number, qos: 0 | 1, r: number, rate?: number) {
+  await t.restart?.();
   const { server, fixture } = t;
-  const row = rowFor(t.name, series, publishers, qos, Boolean(fixture));
+  const row = rowFor(t.name, series, publishers, qos, Boolean(fixture), rate);
   const before = fixture ? await fixture.countReadings() : 0;
   const meter = cpuMeter([
     { name: 'server', pid: server.pid },
@@ -102,6 +143,7 @@ async function measureOnce(t: Target, series: number, publishers: number, qos: 0
     window,
     qos,
     durationMs,
+    rate,
     topicsFor: topicsFor(series, publishers, fixture),
     username: fixture ? 'bench-device' : undefined,
     password: fixture ? () => fixture.apiKey : undefined,
@@ -123,11 +165,12 @@ async function measureOnce(t: Target, series: number, publishers: number, qos: 0
     note = ` stored=${stored} acked=${res.totalAcked}${ok ? '' : ' MISMATCH'}`;
   }
   process.stderr.write(
-    `${t.name} series=${series} pubs=${publishers} qos=${qos} run ${r + 1}/${runs}: ${Math.round(res.perSecond)}/s ` +
-      `p50=${percentile(res.latencies, 50).toFixed(1)}ms p99=${percentile(res.latencies, 99).toFixed(1)}ms ` +
+    `${t.name} series=${series} pubs=${publishers} qos=${qos}${rate ? ` paced=${Math.round(rate)}/s` : ''} run ${r + 1}/${runs}: ${Math.round(res.perSecond)}/s ` +
+      `p50=${percentile(res.latencies, 50).toFixed(1)}ms p95=${percentile(res.latencies, 95).toFixed(1)}ms p99=${percentile(res.latencies, 99).toFixed(1)}ms ` +
       `server=${serverCores.toFixed(2)} gen=${cpu.gen!.cores.toFixed(2)} cores dropped=${res.dropped}${note}\n`,
   );
   if (sustained) process.stderr.write(`  per second: ${res.timeline.join(' ')}\n`);
+  return res;
 }
 
 async function dakkioTarget(store: 'sqlite' | 'questdb', cleanup: (() => Promise<void>)[]): Promise<Target> {
@@ -135,6 +178,24 @@ async function dakkioTarget(store: 'sqlite' | 'questdb', cleanup: (() => Promise
   if (store === 'questdb') {
     qdb = await startBenchQuestDb(core);
     cleanup.push(() => qdb!.dispose());
+  }
+  if (store === 'sqlite' && prefill) {
+    const start = async () => {
+      const server = await startDakkio(core, { store, dataDir: prefill.copy() });
+      return { server, fixture: await attachDakkio(`http://127.0.0.1:${server.ports.http}`, prefill.saved) };
+    };
+    const t: Target = { name: `dakkio ${store}`, extraPids: [], series: seriesList, ...(await start()) };
+    let first = true;
+    t.restart = async () => {
+      // the first run uses the server started here; every later one a fresh copy
+      if (first) {
+        first = false;
+        return;
+      }
+      await t.server.stop();
+      Object.assign(t, await start());
+    };
+    return t;
   }
   const server = await startDakkio(core, {
     store,
@@ -150,17 +211,32 @@ try {
   // from elsewhere on this shared machine hits every target alike
   const targets: Target[] = [];
   const minSeries = [Math.min(...seriesList)];
-  if (!sustained) {
+  if (!halfRate)
     targets.push({ name: 'bare Aedes', server: await startBareAedes(core), extraPids: [], series: minSeries });
-    targets.push({ name: `Mosquitto ${mosquittoVersion()}`, server: await startMosquitto(core), extraPids: [], series: minSeries });
+  if (!sustained && !halfRate) {
+    targets.push({
+      name: `Mosquitto ${mosquittoVersion()}`,
+      server: await startMosquitto(core),
+      extraPids: [],
+      series: minSeries,
+    });
   }
   targets.push(await dakkioTarget('sqlite', cleanup));
   if (args.questdb) targets.push(await dakkioTarget('questdb', cleanup));
-  for (const series of seriesList)
-    for (const publishers of publisherCounts)
-      for (const qos of qosList)
-        for (let r = 0; r < runs; r++)
-          for (const t of targets) if (t.series.includes(series)) await measureOnce(t, series, publishers, qos, r);
+  if (halfRate) {
+    // per target and series count: the maximum rate first, then paced runs at half of it
+    for (const series of seriesList)
+      for (const t of targets) {
+        const max = await measureOnce(t, series, 100, 1, 0);
+        for (let r = 0; r < runs; r++) await measureOnce(t, series, 100, 1, r, max.perSecond / 2);
+      }
+  } else {
+    for (const series of seriesList)
+      for (const publishers of publisherCounts)
+        for (const qos of qosList)
+          for (let r = 0; r < runs; r++)
+            for (const t of targets) if (t.series.includes(series)) await measureOnce(t, series, publishers, qos, r);
+  }
 } finally {
   await stopAll();
   for (const c of cleanup) await c();
@@ -169,6 +245,9 @@ try {
 const ref = (name: string, r: Row) =>
   rows.find((b) => b.target.startsWith(name) && b.publishers === r.publishers && b.qos === r.qos);
 const rate = (r: Row) => summarize(r.results.map((x) => x.perSecond));
+const perCpu = (r: Row) => median(r.results.map((x, i) => x.perSecond / Math.max(0.01, r.serverCpu[i]!)));
+const pct = (r: Row, p: number) => summarize(r.results.map((x) => percentile(x.latencies, p)));
+const maxRows = rows.filter((r) => r.pacedRate === undefined);
 const table = {
   columns: [
     'target',
@@ -180,10 +259,11 @@ const table = {
     '× Mosquitto',
     'latency p50 / p99 ms',
     'stored/s (rows verified)',
+    'msg per server CPU-s',
     'server CPU (cores)',
     'generator CPU (cores)',
   ],
-  rows: rows.map((r) => {
+  rows: maxRows.map((r) => {
     const s = rate(r);
     const aedes = ref('bare Aedes', r);
     const mosq = ref('Mosquitto', r);
@@ -197,25 +277,79 @@ const table = {
       mosq ? ratio(s.median, rate(mosq).median) : '—',
       `${median(r.results.map((x) => percentile(x.latencies, 50))).toFixed(1)} / ${median(r.results.map((x) => percentile(x.latencies, 99))).toFixed(1)}`,
       r.stored ? `${fmt(summarize(r.stored.perSecond), 0)} (${r.stored.verified.every(Boolean) ? 'yes' : 'NO'})` : '—',
+      Math.round(perCpu(r)).toLocaleString('en-US'),
       median(r.serverCpu).toFixed(2),
       median(r.genCpu).toFixed(2),
     ];
   }),
+};
+const pacedTable = {
+  title: 'PUBACK latency at half the maximum rate (paced, open loop)',
+  columns: [
+    'target',
+    'series',
+    'max msg/s (100 × 20)',
+    'paced at msg/s',
+    'acked msg/s median',
+    'p50 ms median (min–max)',
+    'p95 ms median (min–max)',
+    'p99 ms median (min–max)',
+    'rows verified',
+    'server CPU (cores)',
+    'generator CPU (cores)',
+  ],
+  rows: rows
+    .filter((r) => r.pacedRate !== undefined)
+    .map((r) => {
+      const max = maxRows.find((m) => m.target === r.target && m.series === r.series)!;
+      return [
+        r.target,
+        r.series,
+        Math.round(max.results[0]!.perSecond).toLocaleString('en-US'),
+        Math.round(r.pacedRate!).toLocaleString('en-US'),
+        Math.round(rate(r).median).toLocaleString('en-US'),
+        fmt(pct(r, 50), 1),
+        fmt(pct(r, 95), 1),
+        fmt(pct(r, 99), 1),
+        r.stored ? (r.stored.verified.every(Boolean) ? 'yes' : 'NO') : '—',
+        median(r.serverCpu).toFixed(2),
+        median(r.genCpu).toFixed(2),
+      ];
+    }),
 };
 const notes = [
   'QoS 1: PUBACKs/s; the PUBACK latency is measured at the maximum rate the window allows (not at half of it).',
   `QoS 0: messages/s confirmed by a PINGREQ after every burst of ${window} (brokers process a client's packets in order).`,
   'Baselines use the smallest series count only (no subscribers: a broker without storage does not care how many topics there are).',
   'dakkio runs with DAKKIO_MQTT_PUBLISH_RATE_PER_KEY=0 and one API key for all publishers; "stored/s" counts rows through GET /api/buckets/:id/stats before and after each run (verified = stored rows equal the PUBACKs for QoS 1).',
-  'Server CPU includes QuestDB\'s JVM for the QuestDB rows. Servers pinned to core 0, generator to core 1 (taskset).',
+  "Server CPU includes QuestDB's JVM for the QuestDB rows. Servers pinned to core 0, generator to core 1 (taskset).",
 ];
 if (sustained) {
-  for (const r of rows) notes.push(`${r.target} per-second PUBACKs over 60 s: ${r.results[0]!.timeline.join(' ')}`);
-  notes.push('Sustained run starts on an empty table (not the 10-million-reading table the target asks for).');
+  for (const r of rows) {
+    const t = r.results[0]!.timeline;
+    notes.push(
+      `${r.target} per-second PUBACKs over ${durationMs / 1000} s (min ${Math.min(...t)}, first 10 s ${sum(t.slice(0, 10))}, last 10 s ${sum(t.slice(-10))}): ${t.join(' ')}`,
+    );
+  }
 }
+if (halfRate) {
+  notes.push(
+    'Half-rate: per series count, one run at the maximum rate (100 publishers × 20 in flight, its PUBACK/s is "max"), then the paced runs: a 2 ms ticker sends max/2 PUBLISHes per second round robin over the 100 publishers without waiting for PUBACKs (open loop), latency = PUBLISH written → PUBACK read.',
+  );
+}
+if (prefill) {
+  notes.push(
+    `dakkio sqlite starts every run on a fresh copy of a data dir whose readings table already holds ${prefillRows.toLocaleString('en-US')} readings (${maxSeries} series × 1 metric, 30 days ending 31 days ago, rows generated straight into readings.db in key order by bench/lib/prefill.ts, cached under .cache/); the generator writes newer timestamps, so every stored row is new.`,
+  );
+} else if (sustained) notes.push('Sustained run starts on an empty table.');
+const benchName = `bench:mqtt-ingest${sustained ? ' --sustained' : ''}${halfRate ? ' --half-rate' : ''}${prefill ? ` --prefill=${prefillRows}` : ''}`;
 recordResults({
-  bench: sustained ? 'bench:mqtt-ingest --sustained' : 'bench:mqtt-ingest',
-  method: `${runs} run(s) of ${durationMs / 1000} s per row, window ${window} in flight per publisher, payload \`{"values":{"temperature":21.5},"timestamp":<ms>}\` (one reading per message, unique timestamps).`,
-  tables: [table],
+  bench: benchName,
+  method: `${halfRate ? `${runs} paced run(s) after one max-rate run` : `${runs} run(s)`} of ${durationMs / 1000} s per row, window ${window} in flight per publisher, payload \`{"values":{"temperature":21.5},"timestamp":<ms>}\` (one reading per message, unique timestamps).`,
+  tables: halfRate ? [table, pacedTable] : [table],
   notes,
 });
+
+function sum(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}

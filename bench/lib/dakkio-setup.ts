@@ -24,11 +24,19 @@ export interface DakkioFixture {
   countReadings(): Promise<number>;
 }
 
-export async function setupDakkio(baseUrl: string, sources: number): Promise<DakkioFixture> {
-  const reg = await call<{ token: string }>(baseUrl, 'POST', '/api/auth/register', {
-    email: `bench-${Date.now()}@example.com`,
-    password: 'bench-password-1',
-  }, {});
+/** What a fixture needs to be rebuilt against a copy of the same data dir (see prefill.ts). */
+export interface SavedFixture {
+  email: string;
+  password: string;
+  bucketId: string;
+  sourceIds: string[];
+  apiKey: string;
+}
+
+export async function setupDakkio(baseUrl: string, sources: number): Promise<DakkioFixture & { saved: SavedFixture }> {
+  const email = `bench-${Date.now()}@example.com`;
+  const password = 'bench-password-1';
+  const reg = await call<{ token: string }>(baseUrl, 'POST', '/api/auth/register', { email, password }, {});
   const auth = { authorization: `Bearer ${reg.token}` };
   const api = <T>(method: string, path: string, body?: unknown) => call<T>(baseUrl, method, path, body, auth);
   const bucket = await api<{ id: string }>('POST', '/api/buckets', { name: 'bench' });
@@ -45,15 +53,34 @@ export async function setupDakkio(baseUrl: string, sources: number): Promise<Dak
     }),
   );
   const key = await api<{ secret: string }>('POST', '/api/keys', { name: 'bench', permissions: ['read', 'write'] });
+  const saved = { email, password, bucketId: bucket.id, sourceIds, apiKey: key.secret };
+  return { ...fixture(baseUrl, reg.token, saved), saved };
+}
+
+/** A fixture for a dakkio started on a copy of a data dir that setupDakkio prepared: logs in again. */
+export async function attachDakkio(baseUrl: string, saved: SavedFixture): Promise<DakkioFixture> {
+  const login = await call<{ token: string }>(
+    baseUrl,
+    'POST',
+    '/api/auth/login',
+    { email: saved.email, password: saved.password },
+    {},
+  );
+  return fixture(baseUrl, login.token, saved);
+}
+
+function fixture(baseUrl: string, token: string, saved: SavedFixture): DakkioFixture {
+  const api = <T>(method: string, path: string, body?: unknown) =>
+    call<T>(baseUrl, method, path, body, { authorization: `Bearer ${token}` });
   return {
     baseUrl,
-    token: reg.token,
-    bucketId: bucket.id,
-    sourceIds,
-    apiKey: key.secret,
+    token,
+    bucketId: saved.bucketId,
+    sourceIds: saved.sourceIds,
+    apiKey: saved.apiKey,
     api,
     async countReadings() {
-      const s = await api<{ readings: number }>('GET', `/api/buckets/${bucket.id}/stats`);
+      const s = await api<{ readings: number }>('GET', `/api/buckets/${saved.bucketId}/stats`);
       return s.readings;
     },
   };

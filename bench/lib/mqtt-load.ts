@@ -10,6 +10,11 @@
  * QoS 0 has no acknowledgement, so a publisher sends `window` PUBLISHes and a
  * PINGREQ; brokers handle a client's packets in order, so the PINGRESP means the
  * whole burst was processed, and the next burst follows.
+ *
+ * Paced (QoS 1 with `rate`): a fixed aggregate rate instead of a window. A 2 ms ticker
+ * sends what the schedule says is due, round robin over the publishers, whether or not
+ * earlier PUBLISHes were acknowledged (open loop: a slow broker shows up as latency,
+ * not as a lower send rate that hides it).
  */
 import { type Socket, connect } from 'node:net';
 import mqttPacket from 'mqtt-packet';
@@ -25,6 +30,8 @@ export interface LoadOptions {
   username?: string;
   password?(p: number): string | undefined;
   metric?: string;
+  /** QoS 1 only: aggregate PUBLISHes per second, spread over the publishers (window unused) */
+  rate?: number;
 }
 
 export interface LoadResult {
@@ -40,6 +47,8 @@ export interface LoadResult {
   dropped: number;
   /** acknowledged messages per second of the run, to show degradation over time */
   timeline: number[];
+  /** PUBLISHes sent inside the measured window */
+  sent: number;
 }
 
 const T_BASE = Date.now() - 30 * 86_400_000;
@@ -176,6 +185,8 @@ export async function runMqttLoad(o: LoadOptions): Promise<LoadResult> {
   let onIdle: (() => void) | undefined;
   const timeline: number[] = [];
   let t0 = 0;
+  let sent = 0;
+  const paced = o.rate !== undefined && o.qos === 1;
 
   const pubs = await Promise.all(
     Array.from({ length: o.publishers }, async (_, p) => {
@@ -190,7 +201,14 @@ export async function runMqttLoad(o: LoadOptions): Promise<LoadResult> {
       const send = (id: number) => {
         sentAt[id] = performance.now();
         outstanding++;
+        if (running) sent++;
         socket.write(encode(nextTemplate(), id));
+      };
+      // paced: packet ids cycle through 1..65535 (an id is reused ~65k messages later)
+      let nextId = 0;
+      const sendNext = () => {
+        nextId = (nextId % 65535) + 1;
+        send(nextId);
       };
       const sendBurst = () => {
         sentAt[0] = performance.now();
@@ -218,7 +236,7 @@ export async function runMqttLoad(o: LoadOptions): Promise<LoadResult> {
           if (type === 4 && o.qos === 1) {
             const id = buf.readUInt16BE(body);
             acked(1, sentAt[id]!);
-            if (running) send(id);
+            if (running && !paced) send(id);
           } else if (type === 13 && o.qos === 0) {
             acked(o.window, sentAt[0]!);
             if (running) sendBurst();
@@ -233,15 +251,29 @@ export async function runMqttLoad(o: LoadOptions): Promise<LoadResult> {
       socket.on('close', () => {
         if (running) dropped++;
       });
-      return { socket, start: () => (o.qos === 1 ? Array.from({ length: o.window }, (_, k) => send(k + 1)) : sendBurst()) };
+      return {
+        socket,
+        sendNext,
+        start: () => (o.qos === 1 ? Array.from({ length: o.window }, (_, k) => send(k + 1)) : sendBurst()),
+      };
     }),
   );
 
   running = true;
   t0 = performance.now();
-  for (const p of pubs) p.start();
+  let ticker: NodeJS.Timeout | undefined;
+  if (paced) {
+    let rr = 0;
+    ticker = setInterval(() => {
+      const due = Math.floor(((performance.now() - t0) * o.rate!) / 1000) - sent;
+      for (const p of pubs) p.socket.cork();
+      for (let k = 0; k < due; k++) pubs[rr++ % pubs.length]!.sendNext();
+      for (const p of pubs) p.socket.uncork();
+    }, 2);
+  } else for (const p of pubs) p.start();
   await new Promise((r) => setTimeout(r, o.durationMs));
   running = false;
+  if (ticker) clearInterval(ticker);
   const elapsedMs = performance.now() - t0;
   const messages = inWindow;
   // drain what is still in flight so the stored-row count can be compared with the acks
@@ -252,5 +284,15 @@ export async function runMqttLoad(o: LoadOptions): Promise<LoadResult> {
     });
   }
   await Promise.all(pubs.map((p) => disconnectRaw(p.socket)));
-  return { messages, totalAcked, elapsedMs, perSecond: messages / (elapsedMs / 1000), latencies, dropped, timeline: Array.from(timeline, (v) => v ?? 0) };
+  return {
+    messages,
+    totalAcked,
+    elapsedMs,
+    perSecond: messages / (elapsedMs / 1000),
+    latencies,
+    dropped,
+    // whole seconds only: the last bin would hold the sliver of acks before the window closed
+    timeline: Array.from(timeline, (v) => v ?? 0).slice(0, Math.floor(o.durationMs / 1000)),
+    sent,
+  };
 }

@@ -107,10 +107,12 @@ export interface DakkioOptions {
   questdbUrl?: string;
   questdbPgUrl?: string;
   env?: Record<string, string>;
+  /** start on this data dir (removed on stop, like the temp one) instead of a fresh one */
+  dataDir?: string;
 }
 
 export async function startDakkio(core: number | undefined, o: DakkioOptions = {}): Promise<ServerProcess & { dataDir: string }> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'dakkio-bench-'));
+  const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'dakkio-bench-'));
   const env: Record<string, string> = {
     DAKKIO_HTTP_PORT: '0',
     DAKKIO_MQTT_PORT: '0',
