@@ -48,6 +48,25 @@ describeReadingStoreContract('sqlite (merge every 3 rows)', async () => {
   };
 });
 
+// Tiny threshold and one series per merge slice: reads and writes land between slices,
+// with part of a generation in `readings` and the rest still staged.
+describeReadingStoreContract('sqlite (merge every 3 rows, one series per slice)', async () => {
+  const t = tempDir();
+  const store = await createSqliteReadingStore({
+    path: join(t.dir, 'readings.db'),
+    logger: silentLogger,
+    mergeThresholdRows: 3,
+    mergeSliceRows: 1,
+  });
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      t.remove();
+    },
+  };
+});
+
 // Huge threshold: reads always cross staging and the indexed table.
 describeReadingStoreContract('sqlite (never merges on its own)', async () => {
   const t = tempDir();

@@ -19,6 +19,8 @@ export interface SqliteReadingStoreOptions {
   mergeThresholdRows?: number;
   /** ...or this long after the first unmerged row was written (default 1,000 ms) */
   mergeDelayMs?: number;
+  /** rows moved into the indexed table per background merge slice (default 5,000; tests use tiny ones) */
+  mergeSliceRows?: number;
 }
 
 const wrap = (err: unknown): DakkioError =>
@@ -37,7 +39,8 @@ const wrap = (err: unknown): DakkioError =>
  * latest lay the staged rows (mirrored in memory by the writer) over the indexed
  * table, so frequent reads never force small, page-scattering merges; stats,
  * counts, streams and deletes — rare, whole-bucket operations — merge staging
- * first (one ordered INSERT OR REPLACE of at most mergeThresholdRows rows).
+ * first (one ordered INSERT OR REPLACE of what is staged). Background merges run in
+ * slices between event-loop turns (sqlite-readings-writer.ts).
  */
 export async function createSqliteReadingStore(options: SqliteReadingStoreOptions): Promise<ReadingStore> {
   const logger = options.logger.child({ component: 'sqlite-readings' });
@@ -66,6 +69,7 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
       clock,
       mergeThresholdRows: options.mergeThresholdRows ?? 100_000,
       mergeDelayMs: options.mergeDelayMs ?? 1000,
+      ...(options.mergeSliceRows !== undefined ? { sliceRows: options.mergeSliceRows } : {}),
     });
   } catch (err) {
     opened?.close();

@@ -1,39 +1,63 @@
 /**
  * The write side of the SQLite readings store: interns series, appends to the
  * unindexed `staging` table, and merges staging into `readings` in key order.
- * Synchronous on purpose: better-sqlite3 is synchronous, so a merge can never
+ * Synchronous on purpose: better-sqlite3 is synchronous, so a merge step can never
  * interleave with a write or a read on this connection.
+ *
+ * Background merges run in slices: once `mergeThresholdRows` rows are staged, that
+ * generation of staged rows is frozen (rows up to a staging seq) and moved into
+ * `readings` a few series at a time, one short transaction per event-loop turn, from
+ * the in-memory mirror (series by series, so each slice touches each series' tail page
+ * once, as the one-statement merge did). One 100k-row merge on a 10 M-row table held
+ * the event loop for 200+ ms, long enough to stall every PUBACK behind it. The frozen
+ * rows stay in staging until the whole generation is in `readings`, then are deleted
+ * by seq range; a process killed half way re-merges staging at the next open, which is
+ * idempotent (INSERT OR REPLACE in seq order), so nothing acknowledged is lost and the
+ * last write of a key still wins. Reads lay the generation being merged and the rows
+ * staged since over `readings` (mirror of both), the later winning.
  */
 import type Database from 'better-sqlite3';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import type { ReadingPoint } from '../readings.ts';
-import type { StoredRow } from './sqlite-readings-overlay.ts';
+import { overlayRows, type StoredRow } from './sqlite-readings-overlay.ts';
 import { appendStaged, newestStagedRow, type StagedColumns, stagedRows } from './sqlite-readings-staged.ts';
 import { KIND_BOOLEAN, KIND_NUMBER, KIND_STRING } from './sqlite-readings-schema.ts';
 
 export interface SqliteReadingsWriter {
   write(points: readonly ReadingPoint[]): void;
-  /** Folds staging into `readings` now (no-op when nothing is staged). */
+  /** Folds all of staging into `readings` now, in one transaction (no-op when nothing is staged). */
   mergeNow(): void;
+  /**
+   * One slice of the background merge: starts a generation if none is running and rows
+   * are staged, moves up to the slice budget into `readings`. Returns true while work is
+   * left. Scheduled by write(); exposed for tests.
+   */
+  mergeStep(): boolean;
   /** Staged (not yet merged) rows of a series with from <= ts < to, ascending, one per ts (the last written). */
   stagedRange(seriesId: number, from: number, to: number): StoredRow[];
   /** The staged row of a series with the greatest ts. */
   newestStaged(seriesId: number): StoredRow | undefined;
   /** Drop the series-id cache after series rows were deleted. */
   forgetSeries(): void;
-  status(): { stagedRows: number; merges: number; lastMergeAt: number | null };
+  status(): { stagedRows: number; mergingRows: number; merges: number; lastMergeAt: number | null };
   /** Merges what is staged so the next open starts clean. Idempotent. */
   close(): void;
 }
 
-/** Points per multi-row INSERT into staging (5 parameters each). */
+/** Points per multi-row INSERT into staging (5 parameters each), and into readings when merging slices. */
 const STAGE_CHUNK = 64;
+/**
+ * Rows per merge slice (one transaction, one event-loop turn): ~10 ms on the shared
+ * 2-core dev machine with a 10 M-row table; the slice ends at a series boundary.
+ */
+const DEFAULT_SLICE_ROWS = 5000;
 
 export function createSqliteReadingsWriter(
   db: Database.Database,
-  opts: { logger: Logger; clock: Clock; mergeThresholdRows: number; mergeDelayMs: number },
+  opts: { logger: Logger; clock: Clock; mergeThresholdRows: number; mergeDelayMs: number; sliceRows?: number },
 ): SqliteReadingsWriter {
+  const sliceRows = opts.sliceRows ?? DEFAULT_SLICE_ROWS;
   const selectSeries = db.prepare<[string, string, string], { id: number }>(
     'SELECT id FROM series WHERE bucket_id = ? AND source_id = ? AND metric = ?',
   );
@@ -56,6 +80,14 @@ export function createSqliteReadingsWriter(
      SELECT series_id, ts, num, txt, kind FROM staging ORDER BY series_id, ts, seq`,
   );
   const clearStaging = db.prepare('DELETE FROM staging');
+  const maxSeq = db.prepare('SELECT max(seq) AS s FROM staging').pluck();
+  const clearStagingUpTo = db.prepare<[number]>('DELETE FROM staging WHERE seq <= ?');
+  const readingsInsert = db.prepare<[number, number, number | null, string | null, number]>(
+    'INSERT OR REPLACE INTO readings (series_id, ts, num, txt, kind) VALUES (?, ?, ?, ?, ?)',
+  );
+  const readingsInsertChunk = db.prepare(
+    `INSERT OR REPLACE INTO readings (series_id, ts, num, txt, kind) VALUES ${Array.from({ length: STAGE_CHUNK }, () => '(?, ?, ?, ?, ?)').join(', ')}`,
+  );
 
   /** bucket → source → metric → series id: nested, so a lookup builds no key string per point. */
   const cache = new Map<string, Map<string, Map<string, number>>>();
@@ -66,8 +98,17 @@ export function createSqliteReadingsWriter(
    * point, because up to a merge's worth of rows live here and each object used to
    * outlive several young-generation collections. Updated only after a commit succeeds.
    */
-  const mirror = new Map<number, StagedColumns>();
+  let mirror = new Map<number, StagedColumns>();
+  /** The generation being merged in slices: series not yet moved into `readings`. */
+  let merging = new Map<number, StagedColumns>();
+  /** Its series ids in key order, and how far the slices got. */
+  let mergeQueue: number[] = [];
+  let mergeNext = 0;
+  /** Staging seq of the generation's last row; 0 when no generation is being merged. */
+  let mergeUpTo = 0;
+  let mergingRows = 0;
   // Rows left in staging by a previous process (killed before merging) count too.
+  // `staged` counts the rows in staging that are not part of the generation being merged.
   let staged = (db.prepare('SELECT count(*) AS n FROM staging').get() as { n: number }).n;
   let merges = 0;
   let lastMergeAt: number | null = null;
@@ -145,25 +186,125 @@ export function createSqliteReadingsWriter(
       clearTimeout(timer);
       timer = null;
     }
-    if (staged === 0) return;
-    const rows = staged;
+    if (staged === 0 && mergeUpTo === 0) return;
+    const rows = staged + mergingRows;
     const started = performance.now();
+    // Also what is left of a generation being merged in slices: re-inserting its
+    // already-merged rows is harmless (same values, seq order keeps the last write).
     mergeTx();
     mirror.clear();
+    merging.clear();
+    mergeQueue = [];
+    mergeNext = 0;
+    mergeUpTo = 0;
+    mergingRows = 0;
     staged = 0;
     merges++;
     lastMergeAt = opts.clock.now();
     opts.logger.debug({ rows, ms: Math.round(performance.now() - started) }, 'merged staged readings');
   }
 
+  /** Moves one slice of the generation's series (whole series, in key order) into `readings`. */
+  const sliceTx = db.transaction((budget: number): number => {
+    let rows = 0;
+    let k = 0;
+    let i = mergeNext;
+    for (; i < mergeQueue.length && rows < budget; i++) {
+      const sid = mergeQueue[i]!;
+      const cols = merging.get(sid)!;
+      const { ts, num, kind, txt } = cols;
+      const n = ts.length;
+      // write order: a later write of the same ts replaces the earlier one, as the merge's ORDER BY seq does
+      for (let r = 0; r < n; r++) {
+        const isText = kind[r] === KIND_STRING;
+        const o = k * 5;
+        chunkArgs[o] = sid;
+        chunkArgs[o + 1] = ts[r]!;
+        chunkArgs[o + 2] = isText ? null : num[r]!;
+        chunkArgs[o + 3] = isText ? (txt?.get(r) ?? '') : null;
+        chunkArgs[o + 4] = kind[r]!;
+        if (++k === STAGE_CHUNK) {
+          readingsInsertChunk.run(chunkArgs);
+          k = 0;
+        }
+      }
+      rows += n;
+    }
+    for (let j = 0; j < k; j++) {
+      const o = j * 5;
+      readingsInsert.run(
+        chunkArgs[o] as number,
+        chunkArgs[o + 1] as number,
+        chunkArgs[o + 2] as number | null,
+        chunkArgs[o + 3] as string | null,
+        chunkArgs[o + 4] as number,
+      );
+    }
+    return i;
+  });
+
+  function startGeneration(): boolean {
+    if (staged === 0) return false;
+    mergeUpTo = maxSeq.get() as number;
+    merging = mirror;
+    mirror = new Map();
+    mergeQueue = [...merging.keys()].sort((a, b) => a - b);
+    mergeNext = 0;
+    mergingRows = staged;
+    staged = 0;
+    return true;
+  }
+
+  function mergeStep(): boolean {
+    if (mergeUpTo === 0) {
+      if (timer) {
+        clearTimeout(timer);
+        timer = null;
+      }
+      if (!startGeneration()) return false;
+    }
+    const started = performance.now();
+    // Writes that outrun the slices make the slices bigger rather than the backlog longer.
+    const budget = sliceRows * (1 + Math.floor(staged / opts.mergeThresholdRows));
+    const until = sliceTx(budget);
+    // Only after the commit: these series are now read from `readings` (plus newer staged rows).
+    for (let i = mergeNext; i < until; i++) merging.delete(mergeQueue[i]!);
+    mergeNext = until;
+    if (mergeNext < mergeQueue.length) return true;
+    // The whole generation is in `readings`: its staging rows can go.
+    clearStagingUpTo.run(mergeUpTo);
+    const rows = mergingRows;
+    mergeUpTo = 0;
+    mergingRows = 0;
+    mergeQueue = [];
+    mergeNext = 0;
+    merges++;
+    lastMergeAt = opts.clock.now();
+    opts.logger.debug({ rows, lastSliceMs: Math.round(performance.now() - started) }, 'merged staged readings');
+    if (staged >= opts.mergeThresholdRows) return true;
+    // rows staged while this generation was merged: merged within mergeDelayMs, as any others
+    if (staged > 0 && !timer) {
+      timer = setTimeout(backgroundMerge, opts.mergeDelayMs);
+      timer.unref();
+    }
+    return false;
+  }
+
   function backgroundMerge(): void {
     mergeScheduled = false;
     if (closed) return;
+    let more = false;
     try {
-      mergeNow();
+      more = mergeStep();
     } catch (err) {
-      // Staging is intact after a failed merge; the next read or write retries it.
+      // Staging is intact after a failed slice; the next read barrier merges it in one go,
+      // and the next write retries the slices.
       opts.logger.error({ err }, 'merging staged readings failed');
+    }
+    if (more) {
+      // The next slice after the I/O that arrived meanwhile: PUBACKs keep flowing.
+      mergeScheduled = true;
+      setImmediate(backgroundMerge);
     }
   }
 
@@ -183,7 +324,7 @@ export function createSqliteReadingsWriter(
       }
       remember(points, ids);
       staged += points.length;
-      if (staged >= opts.mergeThresholdRows) {
+      if (staged >= opts.mergeThresholdRows || mergeUpTo !== 0) {
         // After the caller's acknowledgement, not before it.
         if (!mergeScheduled) {
           mergeScheduled = true;
@@ -195,18 +336,26 @@ export function createSqliteReadingsWriter(
       }
     },
     mergeNow,
+    mergeStep,
     stagedRange(seriesId, from, to) {
-      const cols = mirror.get(seriesId);
-      return cols ? stagedRows(cols, from, to) : [];
+      const newer = mirror.get(seriesId);
+      const older = merging.get(seriesId);
+      const rows = newer ? stagedRows(newer, from, to) : [];
+      if (!older) return rows;
+      // a row staged after the generation froze replaces the generation's row of that ts
+      return overlayRows(stagedRows(older, from, to), rows, Number.MAX_SAFE_INTEGER);
     },
     newestStaged(seriesId) {
-      const cols = mirror.get(seriesId);
-      return cols ? newestStagedRow(cols) : undefined;
+      const newer = mirror.get(seriesId);
+      const older = merging.get(seriesId);
+      const a = newer ? newestStagedRow(newer) : undefined;
+      const b = older ? newestStagedRow(older) : undefined;
+      return a && (!b || a.ts >= b.ts) ? a : b;
     },
     forgetSeries() {
       cache.clear();
     },
-    status: () => ({ stagedRows: staged, merges, lastMergeAt }),
+    status: () => ({ stagedRows: staged + mergingRows, mergingRows, merges, lastMergeAt }),
     close() {
       if (closed) return;
       closed = true;
