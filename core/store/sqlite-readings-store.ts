@@ -5,6 +5,7 @@ import { DakkioError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { ReadingStore } from '../ports/reading-store.ts';
 import type { BucketStats, LatestValue, Series, SeriesSelector } from '../readings.ts';
+import { type Checkpointer, type CheckpointerOptions, startCheckpointer } from './sqlite-checkpointer.ts';
 import { aggregateWithStaged, overlayRows } from './sqlite-readings-overlay.ts';
 import { prepareQueries } from './sqlite-readings-queries.ts';
 import { decodeValue, READINGS_SCHEMA_VERSION, readingsDdl, type SeriesRow } from './sqlite-readings-schema.ts';
@@ -21,6 +22,8 @@ export interface SqliteReadingStoreOptions {
   mergeDelayMs?: number;
   /** rows moved into the indexed table per background merge slice (default 5,000; tests use tiny ones) */
   mergeSliceRows?: number;
+  /** WAL checkpoints off the event loop (sqlite-checkpointer.ts); tests shrink its thresholds */
+  checkpoint?: Pick<CheckpointerOptions, 'intervalMs' | 'startAtBytes' | 'maxWalFrames'>;
 }
 
 const wrap = (err: unknown): DakkioError =>
@@ -48,6 +51,7 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
   let opened: Database.Database | undefined;
   let q: ReturnType<typeof prepareQueries>;
   let writer: ReturnType<typeof createSqliteReadingsWriter>;
+  let checkpointer: Checkpointer | undefined;
   try {
     opened = new Database(options.path);
     opened.pragma('journal_mode = WAL');
@@ -71,7 +75,9 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
       mergeDelayMs: options.mergeDelayMs ?? 1000,
       ...(options.mergeSliceRows !== undefined ? { sliceRows: options.mergeSliceRows } : {}),
     });
+    checkpointer = startCheckpointer(opened, { path: options.path, logger, ...options.checkpoint });
   } catch (err) {
+    void checkpointer?.close();
     opened?.close();
     if (err instanceof DakkioError) throw err;
     throw new DakkioError('store_unavailable', `cannot open readings database at ${options.path}`, { cause: err });
@@ -228,7 +234,7 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
       if (closed) return { ok: false, state: 'down', detail: { reason: 'closed' } };
       try {
         db.prepare('SELECT 1').get();
-        return { ok: true, state: 'ok', detail: writer.status() };
+        return { ok: true, state: 'ok', detail: { ...writer.status(), ...checkpointer!.status() } };
       } catch (err) {
         return { ok: false, state: 'down', detail: { error: String(err) } };
       }
@@ -239,6 +245,7 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
       closed = true;
       for (const reader of openReaders) reader.close();
       openReaders.clear();
+      await checkpointer!.close();
       try {
         writer.close();
       } finally {

@@ -134,7 +134,13 @@ describe('sqlite readings writer: merge in slices', () => {
   it('mergeNow in the middle of a generation folds in the rest and everything staged since', () => {
     const db = openDb(tempPath());
     const w = writerOn(db);
-    w.write([point('a', T0, 1), point('b', T0, 10), point('a', T0 + 1, 2), point('b', T0 + 1, 11), point('a', T0 + 2, 3)]);
+    w.write([
+      point('a', T0, 1),
+      point('b', T0, 10),
+      point('a', T0 + 1, 2),
+      point('b', T0 + 1, 11),
+      point('a', T0 + 2, 3),
+    ]);
     expect(w.mergeStep()).toBe(true);
     w.write([point('b', T0, 'newer')]);
     w.mergeNow();

@@ -1,0 +1,135 @@
+/**
+ * WAL checkpoints of readings.db off the event loop.
+ *
+ * SQLite's automatic checkpoint runs inside the commit that crosses
+ * wal_autocheckpoint pages: it copies the WAL's pages into the database file and
+ * fsyncs it (synchronous = NORMAL) on the thread that committed — the event loop.
+ * On a 10 M-row table that made merge slices ~3x slower (48 vs 15 ms p50) and put
+ * 100-500 ms stalls into the PUBACK stream. So the writer connection runs with
+ * wal_autocheckpoint = 0 and a worker thread with its own connection runs PASSIVE
+ * checkpoints, which never block the writer (SQLite's WAL design: the checkpointer
+ * only takes the checkpoint lock). Durability is unchanged: a commit is complete in
+ * the WAL before it is acknowledged; checkpoints only move committed pages.
+ *
+ * The WAL restarts from its beginning when a write transaction starts and every frame
+ * has been checkpointed. Under constant writes a passive checkpoint may never quite
+ * catch up, so once the WAL passes `maxWalFrames` the writer connection runs one
+ * passive checkpoint itself (little left to copy by then), after which its next write
+ * restarts the WAL.
+ *
+ * The worker starts only once the WAL file passes `startAtBytes`, so the many small
+ * stores of tests and small deployments never spawn one. Plain CommonJS evaluated in
+ * the worker (dakkio runs through tsx's loader, which a worker would not inherit).
+ */
+import { statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import type Database from 'better-sqlite3';
+import type { Logger } from '../logger.ts';
+
+const driverPath = createRequire(import.meta.url).resolve('better-sqlite3');
+
+const workerSource = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driverPath);
+const db = new Database(workerData.path, { fileMustExist: true });
+db.pragma('busy_timeout = 1000');
+parentPort.on('message', () => {
+  try {
+    const r = db.pragma('wal_checkpoint(PASSIVE)')[0];
+    parentPort.postMessage({ log: r.log, checkpointed: r.checkpointed });
+  } catch (err) {
+    parentPort.postMessage({ error: String(err) });
+  }
+});
+`;
+
+export interface CheckpointerOptions {
+  path: string;
+  logger: Logger;
+  /** how often to look at the WAL (default 200 ms) */
+  intervalMs?: number;
+  /** start the worker once the WAL file is this big (default 4 MiB, SQLite's default 1,000 pages) */
+  startAtBytes?: number;
+  /** WAL frames beyond which the writer connection checkpoints itself (default 16,384 ≈ 64 MiB) */
+  maxWalFrames?: number;
+}
+
+export interface Checkpointer {
+  status(): { checkpoints: number; walFrames: number; writerCheckpoints: number };
+  close(): Promise<void>;
+}
+
+export function startCheckpointer(db: Database.Database, o: CheckpointerOptions): Checkpointer {
+  db.pragma('wal_autocheckpoint = 0');
+  const walPath = `${o.path}-wal`;
+  const startAt = o.startAtBytes ?? 4 * 1024 * 1024;
+  const maxFrames = o.maxWalFrames ?? 16_384;
+  let worker: Worker | null = null;
+  let inFlight = false;
+  let closed = false;
+  let checkpoints = 0;
+  let writerCheckpoints = 0;
+  let walFrames = 0;
+
+  function spawn(): Worker {
+    const w = new Worker(workerSource, { eval: true, workerData: { path: o.path, driverPath } });
+    w.unref();
+    w.on('message', (m: { log?: number; checkpointed?: number; error?: string }) => {
+      inFlight = false;
+      if (closed) return;
+      if (m.error !== undefined) {
+        o.logger.warn({ error: m.error }, 'WAL checkpoint failed; retrying');
+        return;
+      }
+      checkpoints++;
+      walFrames = m.log ?? 0;
+      if (walFrames > maxFrames && db.open) {
+        // see the header: lets the writer's next transaction restart the WAL
+        try {
+          db.pragma('wal_checkpoint(PASSIVE)');
+          writerCheckpoints++;
+        } catch (err) {
+          o.logger.warn({ err }, 'WAL checkpoint on the writer connection failed');
+        }
+      }
+    });
+    w.on('error', (err) => {
+      // a broken checkpointer must not take the store down: SQLite checkpoints in the commit again
+      o.logger.error({ err }, 'WAL checkpoint worker failed; falling back to automatic checkpoints');
+      worker = null;
+      if (db.open) db.pragma('wal_autocheckpoint = 1000');
+      clearInterval(timer);
+    });
+    return w;
+  }
+
+  const timer = setInterval(() => {
+    if (inFlight || closed) return;
+    if (!worker) {
+      let size = 0;
+      try {
+        size = statSync(walPath).size;
+      } catch {
+        return;
+      }
+      if (size < startAt) return;
+      worker = spawn();
+    }
+    inFlight = true;
+    worker.postMessage(0);
+  }, o.intervalMs ?? 200);
+  timer.unref();
+
+  return {
+    status: () => ({ checkpoints, walFrames, writerCheckpoints }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      const w = worker;
+      worker = null;
+      if (w) await w.terminate();
+    },
+  };
+}
