@@ -5,7 +5,9 @@
  * and live writes never interleave.
  */
 import type { Logger } from '../logger.ts';
-import type { QuestDbSpool } from './questdb-spool.ts';
+import type { ReadingPoint } from '../readings.ts';
+import { decodeValue } from './questdb-schema.ts';
+import type { QuestDbSpool, SpooledPoint } from './questdb-spool.ts';
 import { isUnreachable, type QuestDbWriter } from './questdb-writer.ts';
 
 export interface SpoolDrainer {
@@ -29,6 +31,14 @@ export interface SpoolDrainerDeps {
   onReachability: (up: boolean, error?: unknown) => void;
 }
 
+const toReadingPoint = (p: SpooledPoint): ReadingPoint => ({
+  bucketId: p.bucketId,
+  dataSourceId: p.dataSourceId,
+  metric: p.metric,
+  ts: p.ts,
+  value: decodeValue(p.kind, p.num, p.str),
+});
+
 export function createSpoolDrainer(deps: SpoolDrainerDeps): SpoolDrainer {
   const { spool, writer, logger } = deps;
   let closed = false;
@@ -43,7 +53,7 @@ export function createSpoolDrainer(deps: SpoolDrainerDeps): SpoolDrainer {
         const batch = spool.peek(deps.batchSize);
         const last = batch[batch.length - 1];
         if (!last) return false;
-        await writer.send(batch);
+        await writer.send(batch.map(toReadingPoint));
         spool.removeThrough(last.id);
         deps.onReplayed();
         return spool.depth() > 0;

@@ -22,6 +22,14 @@ import { createQuestDbSql, toStoreError } from './questdb-sql.ts';
 import { waitForWalApply } from './questdb-wal.ts';
 import { createQuestDbWriter, type EncodedPoint, isUnreachable } from './questdb-writer.ts';
 
+const encodePoint = (p: ReadingPoint): EncodedPoint => ({
+  bucketId: p.bucketId,
+  dataSourceId: p.dataSourceId,
+  metric: p.metric,
+  ts: p.ts,
+  ...encodeValue(p.value),
+});
+
 export interface QuestDbReadingStoreOptions {
   /** QuestDB's HTTP endpoint (ILP/HTTP writes, /ping), e.g. http://127.0.0.1:9000 */
   httpUrl: string;
@@ -97,13 +105,14 @@ export async function createQuestDbReadingStore(options: QuestDbReadingStoreOpti
     reachable = false;
   };
 
-  const toSpool = (points: readonly EncodedPoint[]) => {
+  const toSpool = (points: readonly ReadingPoint[]) => {
     if (spool.depth() + points.length > spoolMax) {
       throw new DakkioError('spool_full', `QuestDB is unreachable and the local spool is full (${spool.depth()} points)`, {
         retryAfterSeconds: 5,
       });
     }
-    spool.append(points);
+    // encoded into the spool's columns only here: the direct path sends ReadingPoints as they are
+    spool.append(points.map(encodePoint));
     drainer.schedule(0);
   };
 
@@ -184,26 +193,19 @@ export async function createQuestDbReadingStore(options: QuestDbReadingStoreOpti
 
     write(points: readonly ReadingPoint[]): Promise<void> {
       if (points.length === 0) return Promise.resolve();
-      const encoded: EncodedPoint[] = points.map((p) => ({
-        bucketId: p.bucketId,
-        dataSourceId: p.dataSourceId,
-        metric: p.metric,
-        ts: p.ts,
-        ...encodeValue(p.value),
-      }));
       return serialized(async () => {
         if (closed) throw new DakkioError('store_unavailable', 'QuestDB store is closed');
         if (!reachable || !schemaReady || spool.depth() > 0) {
-          toSpool(encoded);
+          toSpool(points);
           return;
         }
         try {
-          await writer.send(encoded);
+          await writer.send(points);
           changeGen++;
         } catch (e) {
           if (!isUnreachable(e)) throw isDakkioError(e) ? e : new DakkioError('internal', `QuestDB refused the write: ${(e as Error).message}`, { cause: e });
           markDown(e);
-          toSpool(encoded);
+          toSpool(points);
         }
       });
     },

@@ -1,12 +1,14 @@
 /**
- * ILP/HTTP writes with @questdb/nodejs-client: one Sender per writer, used by one
- * caller at a time (the store serializes), rows built synchronously from table() to
- * at() with explicit millisecond timestamps, and a flush whose HTTP response is the
- * acknowledgement.
+ * ILP/HTTP writes: rows encoded by our own ILP encoder (questdb-ilp-encoder.ts, for
+ * speed) and sent by @questdb/nodejs-client's HTTP transport, one request per chunk,
+ * used by one caller at a time (the store serializes). The HTTP response (204) is the
+ * acknowledgement: QuestDB has committed the rows to the table's WAL.
  */
-import { Sender } from '@questdb/nodejs-client';
+import { createTransport, SenderOptions } from '@questdb/nodejs-client';
 import { DakkioError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import type { ReadingPoint } from '../readings.ts';
+import { createIlpEncoder } from './questdb-ilp-encoder.ts';
 import { assertTableName, type EncodedValue } from './questdb-schema.ts';
 
 export interface EncodedPoint extends EncodedValue {
@@ -18,7 +20,7 @@ export interface EncodedPoint extends EncodedValue {
 
 export interface QuestDbWriter {
   /** Resolves once QuestDB answered the HTTP request carrying these rows with success. */
-  send(points: readonly EncodedPoint[]): Promise<void>;
+  send(points: readonly ReadingPoint[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -50,9 +52,9 @@ export async function createQuestDbWriter(options: QuestDbWriterOptions): Promis
     throw new DakkioError('validation_failed', `QuestDB URL must be http(s): ${options.httpUrl}`);
   }
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-  // protocol_version is pinned so building the sender never calls /settings (it must
-  // work while QuestDB is down); auto_flush off so only our flush() sends, and we
-  // know exactly which rows a response acknowledged. stdlib_http: the default undici
+  // protocol_version is pinned so building the options never calls /settings (it must
+  // work while QuestDB is down); version 2 is what lets the encoder send binary doubles.
+  // auto_flush is irrelevant here (no Sender buffers rows). stdlib_http: the default undici
   // transport retries a refused connection forever (RetryAgent, maxRetries Infinity;
   // its abort signal did not end it here), so a write during an outage never settled;
   // the node:http transport fails fast on a refused connection and bounds retries of
@@ -65,44 +67,29 @@ export async function createQuestDbWriter(options: QuestDbWriterOptions): Promis
     `retry_timeout=${options.retryTimeoutMs ?? 3_000}`,
     `request_timeout=${options.requestTimeoutMs ?? 10_000}`,
   ].join(';');
-  const sender = await Sender.fromConfig(conf);
+  // The transport's path is /write?precision=n: the encoder writes nanosecond timestamps.
+  const transport = createTransport(await SenderOptions.fromConfig(conf));
+  const encoder = createIlpEncoder(table);
   const rowsPerRequest = options.rowsPerRequest ?? 50_000;
   let closed = false;
-
-  const sendChunk = async (points: readonly EncodedPoint[]) => {
-    // A previous failed flush already compacted its rows away; start clean anyway.
-    sender.reset();
-    for (const p of points) {
-      sender.table(table).symbol('bucket', p.bucketId).symbol('source', p.dataSourceId).symbol('metric', p.metric).symbol('kind', p.kind);
-      if (p.num !== null) sender.floatColumn('num', p.num);
-      if (p.str !== null) sender.stringColumn('str', p.str);
-      // at() only awaits a flush when auto-flush is on; it is off, so this never yields mid-row.
-      await sender.at(p.ts, 'ms');
-    }
-    try {
-      await sender.flush();
-    } catch (e) {
-      sender.reset();
-      throw e;
-    }
-  };
 
   return {
     async send(points) {
       if (closed) throw new DakkioError('store_unavailable', 'QuestDB writer is closed');
-      // Big imports go as several requests so the client's buffer (max_buf_size) never
-      // overflows; a failure after some chunks makes the caller retry or spool the whole
-      // batch, which DEDUP turns into a no-op for the chunks already taken.
+      // Big imports go as several requests so no single request body grows without bound;
+      // a failure after some chunks makes the caller retry or spool the whole batch, which
+      // DEDUP turns into a no-op for the chunks already taken.
       for (let i = 0; i < points.length; i += rowsPerRequest) {
-        await sendChunk(points.slice(i, i + rowsPerRequest));
+        // The body is a view of the encoder's reusable buffer: safe because send() is awaited
+        // (its retries included) before the next encode, and callers never overlap sends.
+        await transport.send(encoder.encode(points, i, Math.min(points.length, i + rowsPerRequest)));
       }
     },
     async close() {
       if (closed) return;
       closed = true;
-      // Nothing is left buffered: send() flushes or resets every time.
-      sender.reset();
-      await sender.close();
+      // Nothing is left buffered: every send() is one finished request.
+      await transport.close();
     },
   };
 }
