@@ -8,7 +8,7 @@ import pg from 'pg';
 import { makeQuestDbStore, type QuestDbStoreFixture } from '../../test/servers/questdb-fixture.ts';
 import { sharedQuestDb } from '../../test/servers/questdb-provided.ts';
 import type { ReadingPoint } from '../readings.ts';
-import { sampleStride } from './questdb-reader.ts';
+import { sampleStride, selectorWhere } from './questdb-reader.ts';
 import { assertTableName, createTableSql } from './questdb-schema.ts';
 
 const T0 = Date.UTC(2026, 10, 28);
@@ -114,6 +114,30 @@ describe.skipIf(!qdb)('questdb store specifics', () => {
     const { store } = await open(undefined, { rowsPerRequest: 10 });
     await store.write(Array.from({ length: 25 }, (_, i) => p(T0 + i, i)));
     expect((await store.queryRaw(all))[0]?.points.map((pt) => pt[1])).toEqual(Array.from({ length: 25 }, (_, i) => i));
+  });
+
+  it('filters one or a few series with a JIT-compiled filter (bind variables in IN lists are not compiled)', async () => {
+    const { store, table } = await open();
+    await store.write([p(T0, 1)]);
+    const c = new pg.Client({ connectionString: qdb?.pgUrl });
+    await c.connect();
+    try {
+      for (const sel of [
+        { ...all, dataSourceIds: [S], metrics: ['m'] },
+        { ...all, dataSourceIds: [S, 'd2', 'd3'], metrics: ['m', 'n'] },
+      ]) {
+        const params: unknown[] = [];
+        const where = selectorWhere(sel, params);
+        const plan = await c.query(`EXPLAIN SELECT ts, avg(num) v FROM ${table} WHERE ${where} SAMPLE BY 1h ALIGN TO CALENDAR`, params);
+        const text = plan.rows.map((r: Record<string, string>) => Object.values(r)[0]).join('\n');
+        expect(text).toContain('JIT');
+        expect(text).toContain('Interval forward scan');
+      }
+    } finally {
+      await c.end();
+    }
+    const avg = await store.queryAggregate({ ...all, dataSourceIds: [S, 'other'], metrics: ['m'], fn: 'avg', intervalMs: 3_600_000 });
+    expect(avg).toEqual([{ dataSourceId: S, metric: 'm', points: [[T0, 1]] }]);
   });
 
   it('creates its schema idempotently and reopens on an existing table', async () => {
