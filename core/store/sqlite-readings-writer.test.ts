@@ -39,6 +39,7 @@ describe('sqlite readings writer: merge in slices', () => {
       mergeThresholdRows: Number.MAX_SAFE_INTEGER,
       mergeDelayMs: 3_600_000,
       sliceRows: 2,
+      deleteRows: 5,
     });
   }
   function tempPath(): string {
@@ -85,15 +86,22 @@ describe('sqlite readings writer: merge in slices', () => {
 
     expect(w.mergeStep()).toBe(true); // series 2
     expect(w.stagedRange(2, T0, T0 + 10)).toEqual([]);
-    // series 3: the generation is done, its staging rows deleted; the three newer rows stay staged
+    expect(w.mergeStep()).toBe(true); // series 3: the whole generation is in `readings`
+    expect(count(db, 'staging')).toBe(12);
+    // its staging rows go 5 per step, oldest first; the three newer rows stay staged
+    expect(w.mergeStep()).toBe(true);
+    expect(count(db, 'staging')).toBe(7);
+    expect(w.status()).toMatchObject({ mergingRows: 9, merges: 0 });
     expect(w.mergeStep()).toBe(false);
     expect(w.status()).toMatchObject({ stagedRows: 3, mergingRows: 0, merges: 1 });
     expect(count(db, 'staging')).toBe(3);
     expect(count(db, 'readings')).toBe(8);
     expect(w.stagedRange(3, T0, T0 + 10).map((r) => r.ts)).toEqual([T0 + 2, T0 + 3]);
 
-    // the next generation (1 row of series 1 + 2 of series 3: one step, the budget is reached
-    // only at a series boundary) holds the newer rows and replaces the merged ones of the same ts
+    // the next generation (1 row of series 1 + 2 of series 3: one slice, the budget is reached
+    // only at a series boundary, then one delete step) holds the newer rows and replaces the
+    // merged ones of the same ts
+    expect(w.mergeStep()).toBe(true);
     expect(w.mergeStep()).toBe(false);
     expect(count(db, 'staging')).toBe(0);
     expect(merged(db)).toEqual([
@@ -114,7 +122,8 @@ describe('sqlite readings writer: merge in slices', () => {
     const db = openDb(path);
     const w = writerOn(db);
     w.write([point('a', T0, 1), point('b', T0, 10), point('a', T0 + 1, 2), point('b', T0 + 1, 11), point('a', T0, 3)]);
-    expect(w.mergeStep()).toBe(true); // series a merged, b not yet
+    w.write([point('c', T0, 1), point('c', T0 + 1, 2), point('c', T0 + 2, 3), point('c', T0 + 3, 4)]);
+    expect(w.mergeStep()).toBe(true); // series a merged, b and c not yet
     w.write([point('a', T0, 4), point('b', T0 + 1, 'late')]);
     // no close(): as after SIGKILL, only what was committed is on disk
     db.close();
@@ -127,8 +136,36 @@ describe('sqlite readings writer: merge in slices', () => {
       { s: 1, ts: T0 + 1, num: 2, txt: null, kind: 0 },
       { s: 2, ts: T0, num: 10, txt: null, kind: 0 },
       { s: 2, ts: T0 + 1, num: null, txt: 'late', kind: 2 },
+      { s: 3, ts: T0, num: 1, txt: null, kind: 0 },
+      { s: 3, ts: T0 + 1, num: 2, txt: null, kind: 0 },
+      { s: 3, ts: T0 + 2, num: 3, txt: null, kind: 0 },
+      { s: 3, ts: T0 + 3, num: 4, txt: null, kind: 0 },
     ]);
     expect(w2.status()).toMatchObject({ stagedRows: 0, mergingRows: 0 });
+  });
+
+  it('a process gone half way through deleting a merged generation from staging loses nothing either', () => {
+    const path = tempPath();
+    const db = openDb(path);
+    const w = writerOn(db);
+    // 12 rows, series a written twice per ts: the later value must win after the re-merge
+    w.write([point('a', T0, 1), point('a', T0 + 1, 2), point('b', T0, 10), point('a', T0, 3)]);
+    w.write([point('b', T0 + 1, 11), point('a', T0 + 1, 4), point('b', T0 + 2, 12), point('b', T0 + 3, 13)]);
+    w.write([point('b', T0 + 4, 14), point('b', T0 + 5, 15), point('a', T0 + 2, 5), point('a', T0, 6)]);
+    while (count(db, 'staging') === 12) w.mergeStep();
+    expect(count(db, 'staging')).toBe(7); // 5 deleted, the generation's other 7 still staged
+    w.write([point('a', T0 + 1, 'after')]);
+    db.close();
+
+    const db2 = openDb(path);
+    writerOn(db2);
+    expect(count(db2, 'staging')).toBe(0);
+    expect(merged(db2)).toEqual([
+      { s: 1, ts: T0, num: 6, txt: null, kind: 0 },
+      { s: 1, ts: T0 + 1, num: null, txt: 'after', kind: 2 },
+      { s: 1, ts: T0 + 2, num: 5, txt: null, kind: 0 },
+      ...[10, 11, 12, 13, 14, 15].map((v, i) => ({ s: 2, ts: T0 + i, num: v, txt: null, kind: 0 })),
+    ]);
   });
 
   it('mergeNow in the middle of a generation folds in the rest and everything staged since', () => {
