@@ -1,6 +1,16 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
 // dakkio is written in TypeScript and run through tsx's loader, so there is no
 // build step between a checkout and `npm start`.
+//
+// --max-semi-space-size=64 (MiB; Node 20's default is 16): with thousands of QoS 1
+// publishes waiting for their commit, each one's packet, payload and promise frames
+// are alive at every scavenge. With the default young generation they survive two
+// scavenges and are promoted, and garbage collection took ~30% of the broker's CPU;
+// with 64 MiB most die young and MQTT ingest doubled per CPU-second (bench/RESULTS.md,
+// "Young generation"). V8 sizes the heap before any script runs, so the flag has to
+// be on node's command line: this shebang (running bin/dakkio.mjs or the installed
+// `dakkio` command) and `npm start` carry it (cli/node-flags.test.ts keeps the two
+// equal); a plain `node bin/dakkio.mjs` does not, and says so at start-up.
 import { register } from 'tsx/esm/api';
 
 register();

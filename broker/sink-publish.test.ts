@@ -3,7 +3,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { answerSinkWithoutRouting } from './sink-publish.ts';
 
 const SINK = '$dakkio/ingested';
-const packet = (topic: string): PublishPacket => ({ cmd: 'publish', topic, payload: Buffer.from('x'), qos: 1, retain: false, dup: false });
+const packet = (topic: string): PublishPacket => ({
+  cmd: 'publish',
+  topic,
+  payload: Buffer.from('x'),
+  qos: 1,
+  retain: false,
+  dup: false,
+});
 
 describe('sink publish', () => {
   let broker: Aedes | undefined;
@@ -21,7 +28,9 @@ describe('sink publish', () => {
 
   it('unguarded, Aedes routes the sink topic like any other (what the guard saves)', async () => {
     const events = await routed();
-    await new Promise<void>((resolve, reject) => broker!.publish(packet(SINK), (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      broker!.publish(packet(SINK), (err) => (err ? reject(err) : resolve())),
+    );
     expect(events).toEqual([SINK]);
   });
 
@@ -39,8 +48,19 @@ describe('sink publish', () => {
     const events = await routed();
     answerSinkWithoutRouting(broker!, SINK);
     const got: string[] = [];
-    await new Promise<void>((resolve) => broker!.subscribe('plant/#', (p, cb) => (got.push(p.topic), cb()), resolve));
-    await new Promise<void>((resolve, reject) => broker!.publish(packet('plant/a'), (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve) =>
+      broker!.subscribe(
+        'plant/#',
+        (p, cb) => {
+          got.push(p.topic);
+          cb();
+        },
+        resolve,
+      ),
+    );
+    await new Promise<void>((resolve, reject) =>
+      broker!.publish(packet('plant/a'), (err) => (err ? reject(err) : resolve())),
+    );
     expect(got).toEqual(['plant/a']);
     expect(events).toEqual(['plant/a']);
   });

@@ -5,6 +5,7 @@
  */
 import { createLogger } from './logger.ts';
 import { ConfigError, loadConfig, settingsHelp } from './config.ts';
+import { YOUNG_GENERATION_FLAG, youngGenerationSized } from './node-flags.ts';
 import { describeStartupError } from './startup-errors.ts';
 
 const USAGE = `dakkio — MQTT-first IoT data platform
@@ -46,6 +47,12 @@ export async function main(argv: string[]): Promise<number> {
 
 async function start(config: ReturnType<typeof loadConfig>): Promise<number> {
   const logger = createLogger(config.logLevel);
+  if (!youngGenerationSized(process.execArgv, process.env.NODE_OPTIONS)) {
+    logger.info(
+      {},
+      `node runs without ${YOUNG_GENERATION_FLAG}: MQTT ingest costs up to twice the CPU per message (start with npm start or bin/dakkio.mjs)`,
+    );
+  }
   const { createDakkio } = await import('./create-dakkio.ts');
   let dakkio: Awaited<ReturnType<typeof createDakkio>>;
   try {

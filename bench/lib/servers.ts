@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,6 +111,13 @@ export interface DakkioOptions {
   dataDir?: string;
 }
 
+/** The node flags dakkio's executable runs with (`#!/usr/bin/env -S node <flags>`): the bench measures what users start. */
+export function shebangNodeFlags(file: string): string[] {
+  const first = readFileSync(file, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\S*env -S node(.*)$/.exec(first);
+  return m ? m[1]!.trim().split(/\s+/).filter(Boolean) : [];
+}
+
 export async function startDakkio(core: number | undefined, o: DakkioOptions = {}): Promise<ServerProcess & { dataDir: string }> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'dakkio-bench-'));
   const env: Record<string, string> = {
@@ -129,7 +136,8 @@ export async function startDakkio(core: number | undefined, o: DakkioOptions = {
     ...(o.questdbPgUrl ? { DAKKIO_QUESTDB_PG_URL: o.questdbPgUrl } : {}),
     ...o.env,
   };
-  const s = await spawnListening('dakkio', process.execPath, [join(root, 'bin/dakkio.mjs'), 'start'], env, core, () =>
+  const bin = join(root, 'bin/dakkio.mjs');
+  const s = await spawnListening('dakkio', process.execPath, [...shebangNodeFlags(bin), bin, 'start'], env, core, () =>
     rmSync(dataDir, { recursive: true, force: true }),
   );
   return Object.assign(s, { dataDir });
