@@ -11,7 +11,7 @@ import type { BrokerCounters } from './counters.ts';
 import { COUNTER } from './counters.ts';
 import { isPayloadError } from './error-mapping.ts';
 import type { Session } from './sessions.ts';
-import { parsePublishTopic } from './topics.ts';
+import { createPublishTopicCache } from './topics.ts';
 import type { BrokerDeps, BrokerIngestReading, BrokerOptions, MqttParsedReading } from './types.ts';
 
 export type PublishOutcome =
@@ -40,6 +40,7 @@ const MAX_REPORTED_REJECTIONS = 10;
 
 export function createPublishHandler(ctx: PublishHandlerContext) {
   const { deps, options, counters, reportError } = ctx;
+  const parsePublishTopic = createPublishTopicCache();
   const limiter =
     options.publishRatePerKey > 0
       ? new RateLimiterMemory({ keyPrefix: 'mqtt-pub', points: options.publishRatePerKey, duration: 1 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketOfTopic, parsePublishTopic, parseSubscribeFilter } from './topics.ts';
+import { bucketOfTopic, createPublishTopicCache, parsePublishTopic, parseSubscribeFilter } from './topics.ts';
 
 const B = '507f1f77bcf86cd799439011';
 const S = '507f1f77bcf86cd799439012';
@@ -45,5 +45,20 @@ describe('bucketOfTopic', () => {
     expect(bucketOfTopic(`dakkio/${B}/alerts`)).toBe(B);
     expect(bucketOfTopic('dakkio/clients/x/errors')).toBeNull();
     expect(bucketOfTopic('other/x')).toBeNull();
+  });
+});
+
+describe('createPublishTopicCache', () => {
+  it('answers as parsePublishTopic, the same object for a repeated topic, and stays bounded', () => {
+    const parse = createPublishTopicCache(2);
+    const t = `dakkio/${B}/${S}/data`;
+    const first = parse(t);
+    expect(first).toEqual(parsePublishTopic(t));
+    expect(parse(`${t}`)).toBe(first);
+    expect(parse('home/x')).toEqual({ kind: 'other' });
+    expect(parse(`dakkio/${B}/${S}/data/temperature`)).toEqual(parsePublishTopic(`dakkio/${B}/${S}/data/temperature`));
+    // the third distinct topic started the cache over: the first is parsed again
+    expect(parse(t)).not.toBe(first);
+    expect(parse(t)).toEqual(first);
   });
 });
