@@ -153,17 +153,29 @@ export function createAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator {
     const batch = queue;
     queue = [];
     queuedPoints = 0;
-    const byBucket = new Map<string, { p: ReadingPoint; at: number }[]>();
+    // parallel arrays, not a {point, at} object per committed point: this runs for every reading stored
+    const byBucket = new Map<string, { points: ReadingPoint[]; ats: number[] }>();
     for (const q of batch) {
+      let last: string | undefined;
+      let list: { points: ReadingPoint[]; ats: number[] } | undefined;
       for (const p of q.points) {
-        const list = byBucket.get(p.bucketId);
-        if (list) list.push({ p, at: q.receivedAt });
-        else byBucket.set(p.bucketId, [{ p, at: q.receivedAt }]);
+        if (p.bucketId !== last) {
+          last = p.bucketId;
+          list = byBucket.get(p.bucketId);
+          if (!list) {
+            list = { points: [], ats: [] };
+            byBucket.set(p.bucketId, list);
+          }
+        }
+        list!.points.push(p);
+        list!.ats.push(q.receivedAt);
       }
     }
-    for (const [bucketId, items] of byBucket) {
+    for (const [bucketId, { points, ats }] of byBucket) {
       await withBucket(bucketId, (ctx, writes) => {
-        for (const { p, at } of items) {
+        for (let i = 0; i < points.length; i++) {
+          const p = points[i]!;
+          const at = ats[i]!;
           for (const rule of ctx.rulesFor(p.metric)) {
             if (rule.dataSourceId !== null && rule.dataSourceId !== p.dataSourceId) continue;
             const state = ctx.state(rule, p.dataSourceId, writes);
