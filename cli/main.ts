@@ -3,6 +3,7 @@
  * from environment settings; start-up problems end in one clear line naming the
  * setting to change, and exit code 1.
  */
+import { quietPacketDebug } from '../broker/quiet-packet-debug.ts';
 import { createLogger } from './logger.ts';
 import { ConfigError, loadConfig, settingsHelp } from './config.ts';
 import { YOUNG_GENERATION_FLAG, youngGenerationSized } from './node-flags.ts';
@@ -53,6 +54,9 @@ async function start(config: ReturnType<typeof loadConfig>): Promise<number> {
       `node runs without ${YOUNG_GENERATION_FLAG}: MQTT ingest costs up to twice the CPU per message (start with npm start or bin/dakkio.mjs)`,
     );
   }
+  // before anything loads mqtt-packet (create-dakkio.ts pulls in Aedes)
+  const packetDebugQuiet = quietPacketDebug();
+  logger.debug({ packetDebugQuiet }, 'mqtt-packet debug loggers');
   const { createDakkio } = await import('./create-dakkio.ts');
   let dakkio: Awaited<ReturnType<typeof createDakkio>>;
   try {
