@@ -7,7 +7,7 @@
 // are alive at every scavenge. With the default young generation they survive two
 // scavenges and are promoted, and garbage collection took ~30% of the broker's CPU;
 // with 64 MiB most die young and MQTT ingest doubled per CPU-second (bench/RESULTS.md,
-// "Young generation"). V8 sizes the heap before any script runs, so the flag has to
+// "MQTT QoS 1 hot path, round 2"). V8 sizes the heap before any script runs, so the flag has to
 // be on node's command line: this shebang (running bin/dakkio.mjs or the installed
 // `dakkio` command) and `npm start` carry it (cli/node-flags.test.ts keeps the two
 // equal); a plain `node bin/dakkio.mjs` does not, and says so at start-up.

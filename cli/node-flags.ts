@@ -1,7 +1,7 @@
 /**
  * The V8 flag dakkio's executable starts node with (bin/dakkio.mjs shebang, `npm start`):
  * a 64 MiB semi-space, so in-flight QoS 1 publishes die young instead of being promoted
- * (bench/RESULTS.md, "Young generation"). It cannot be set from inside the process.
+ * (bench/RESULTS.md, "MQTT QoS 1 hot path, round 2"). It cannot be set from inside the process.
  */
 export const YOUNG_GENERATION_FLAG = '--max-semi-space-size';
 
