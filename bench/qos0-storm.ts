@@ -246,7 +246,7 @@ recordResults({
     },
   ],
   notes: [
-    '"Written" counts what the generator handed to its sockets (QoS 0 has no acknowledgement); for dakkio the stored rows say what was processed.',
+    '"Written" counts what the generator handed to its sockets (QoS 0 has no acknowledgement); for dakkio the stored rows say what was processed (rows stored by the end of the drain, over the flood\'s seconds).',
     `RSS cap: a flood is cut short when the broker's RSS passes ${args['rss-cap-mb']} MiB (a backlog that is not bounded), to spare the shared machine.`,
     'Server pinned to core 0, generator to core 1 (taskset).',
     `"5 s after": RSS 5 s after the mass disconnect. TCP still delivers what the publishers' send buffers and the broker's receive buffers held when they closed (a graceful FIN follows the data), so the broker may still be processing it: that reading is RSS under load. "At rest": RSS once the broker used under 0.02 cores over a whole second and (dakkio) stored no new row in it, waiting at most ${maxDrainMs / 1000} s more after the 5 s reading; "drain" is how long that took, counted from the disconnect.`,
