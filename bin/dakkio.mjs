@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
+#!/usr/bin/env -S node --max-semi-space-size=64 --expose-gc
 // dakkio is written in TypeScript and run through tsx's loader, so there is no
 // build step between a checkout and `npm start`.
 //
@@ -11,6 +11,11 @@
 // be on node's command line: this shebang (running bin/dakkio.mjs or the installed
 // `dakkio` command) and `npm start` carry it (cli/node-flags.test.ts keeps the two
 // equal); a plain `node bin/dakkio.mjs` does not, and says so at start-up.
+//
+// --expose-gc: the grown young generation stays committed once the process goes quiet
+// (V8 shrinks it only at a GC that sees low allocation, and an idle process runs none).
+// cli/young-generation-release.ts runs a few minor GCs ~1 s after a busy period ends so
+// V8 gives it back; without the flag that release is off.
 import { register } from 'tsx/esm/api';
 
 register();

@@ -1,0 +1,76 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../core/logger.ts';
+import {
+  createQuietDetector,
+  newSpaceBytes,
+  releaseYoungGeneration,
+  startYoungGenerationRelease,
+} from './young-generation-release.ts';
+
+const MiB = 2 ** 20;
+
+/** node's gc() without --expose-gc on the test runner's command line */
+function exposedGc(): (o: { type: 'minor' }) => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc');
+}
+
+/** A burst like an MQTT connect storm: short-lived objects with a window that survives a scavenge. */
+function burst() {
+  let keep: object[] = [];
+  for (let i = 0; i < 3e6; i++) {
+    keep.push({ a: i, b: `x${i}`, c: [i] });
+    if (keep.length > 20_000) keep = keep.slice(10_000);
+  }
+  return keep.length;
+}
+
+describe('quiet detector', () => {
+  const grown = 64 * MiB;
+
+  it('never releases while the loop is busy, however grown the new space', () => {
+    const decide = createQuietDetector();
+    for (let i = 0; i < 100; i++) expect(decide(0.9, grown)).toBe(false);
+    for (let i = 0; i < 100; i++) expect(decide(i % 3 === 0 ? 0.5 : 0.01, grown)).toBe(false); // load with gaps
+  });
+
+  it('releases once after ~1 s of quiet that follows a busy period, then waits for the next busy period', () => {
+    const decide = createQuietDetector();
+    expect(decide(0.8, grown)).toBe(false);
+    expect([1, 2, 3].map(() => decide(0.01, grown))).toEqual([false, false, false]);
+    expect(decide(0.01, grown)).toBe(true);
+    for (let i = 0; i < 20; i++) expect(decide(0, grown)).toBe(false);
+    decide(0.3, grown);
+    expect([1, 2, 3, 4].map(() => decide(0.01, grown))).toEqual([false, false, false, true]);
+  });
+
+  it('leaves a small new space alone', () => {
+    const decide = createQuietDetector();
+    decide(0.9, grown);
+    for (let i = 0; i < 10; i++) expect(decide(0, 8 * MiB)).toBe(false);
+  });
+});
+
+describe('releaseYoungGeneration (real V8)', () => {
+  it('gets V8 to shrink a grown new space that back-to-back GCs leave committed', async () => {
+    const gc = exposedGc();
+    burst();
+    const grown = newSpaceBytes();
+    expect(grown).toBeGreaterThan(16 * MiB);
+    // the burst stays in V8's throughput window, or quick GCs replace it with a high rate: no shrink
+    for (let i = 0; i < 16; i++) gc({ type: 'minor' });
+    expect(newSpaceBytes()).toBeGreaterThan(grown / 2);
+    burst();
+    const r = await releaseYoungGeneration(gc);
+    expect(r.afterBytes).toBeLessThan(grown / 2);
+    expect(r.gcs).toBeLessThanOrEqual(16);
+    expect(newSpaceBytes()).toBeLessThan(grown / 2);
+  });
+
+  it('is off without node gc', () => {
+    const r = startYoungGenerationRelease(silentLogger, undefined);
+    r.stop();
+  });
+});

@@ -1,0 +1,138 @@
+import { performance } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
+import type { Logger } from '../core/logger.ts';
+
+/**
+ * Quiet-time release of the young generation.
+ *
+ * Why: dakkio runs with a 64 MiB semi-space (bin/dakkio.mjs) so in-flight QoS 1 publishes die young.
+ * Under load V8 grows the new space up to 2 × 64 MiB and, once the process goes quiet, keeps it:
+ * V8 shrinks new space only at a GC that sees a low allocation throughput, and it measures that
+ * throughput over its last ten GC samples (V8 11.3, Node 20: GCTracer ring buffer, 5 s frame). An
+ * idle broker runs no GC, so the burst's samples stay in that window and the grown semi-spaces stay
+ * committed (bench:idle: 1.25x bare Aedes per idle connection, bench/RESULTS.md).
+ *
+ * What: when the event loop has been quiet for ~1 s after being busy, and the new space is grown,
+ * run about a dozen minor GCs 25 ms apart (scavenges of a near-empty new space: a few ms of CPU in
+ * all), so that V8's window holds quiet intervals instead of the burst (see releaseYoungGeneration);
+ * V8 itself then shrinks the new space and uncommits the from-space. It never runs under load (the loop is not quiet then), and once per
+ * busy period at most: if this V8 does not shrink, it does not retry until the loop was busy again.
+ */
+
+/**
+ * V8's GCTracer keeps the allocation of the last ten GC-to-GC intervals (bytes and duration) and
+ * decides on their average. The interval that ends the burst holds up to a whole semi-space of
+ * allocation, so ten more intervals have to push it out, and the ones that replace it must be slow
+ * enough to average under V8's 1,000 bytes/ms: back-to-back GCs are not (measured: a few KiB each
+ * in well under a millisecond), GCs SPACING_MS apart are. So: minor GCs SPACING_MS apart until V8
+ * shrinks the new space, at most MAX_GCS (the ten, and spare ones: 11–14 were needed in trials).
+ */
+const SPACING_MS = 25;
+const MAX_GCS = 16;
+
+export interface ReleaseResult {
+  beforeBytes: number;
+  afterBytes: number;
+  gcs: number;
+  /** time spent in the GCs */
+  ms: number;
+}
+
+type MinorGc = (options: { type: 'minor' }) => void;
+
+/** Committed (physical) bytes of V8's new space. */
+export function newSpaceBytes(): number {
+  return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.physical_space_size ?? 0;
+}
+
+/** The sequence above; stops as soon as V8 has shrunk the new space to below half of what it was. */
+export async function releaseYoungGeneration(
+  gc: MinorGc,
+  measure: () => number = newSpaceBytes,
+  spacingMs = SPACING_MS,
+): Promise<ReleaseResult> {
+  const beforeBytes = measure();
+  let afterBytes = beforeBytes;
+  let gcs = 0;
+  let ms = 0;
+  while (gcs < MAX_GCS && afterBytes > beforeBytes / 2) {
+    if (gcs > 0) await new Promise((r) => setTimeout(r, spacingMs));
+    const t = performance.now();
+    gc({ type: 'minor' });
+    ms += performance.now() - t;
+    gcs++;
+    afterBytes = measure();
+  }
+  return { beforeBytes, afterBytes, gcs, ms };
+}
+
+export interface QuietDetectorOptions {
+  /** event-loop utilisation (0–1) at or above which a sample counts as busy */
+  busyUtilization: number;
+  /** consecutive quiet samples before a release */
+  quietSamples: number;
+  /** new-space size (bytes) above which it counts as grown */
+  grownBytes: number;
+}
+
+export const DEFAULT_QUIET: QuietDetectorOptions = { busyUtilization: 0.05, quietSamples: 4, grownBytes: 16 * 2 ** 20 };
+
+/**
+ * The decision, apart from timers and V8 so it can be tested: fed one sample per tick, says when to
+ * release. Armed by a busy sample, disarmed by a release.
+ */
+export function createQuietDetector(o: QuietDetectorOptions = DEFAULT_QUIET) {
+  let armed = false;
+  let quiet = 0;
+  return (utilization: number, newSpace: number): boolean => {
+    if (utilization >= o.busyUtilization) {
+      armed = true;
+      quiet = 0;
+      return false;
+    }
+    quiet++;
+    if (!armed || quiet < o.quietSamples || newSpace <= o.grownBytes) return false;
+    armed = false;
+    return true;
+  };
+}
+
+export interface YoungGenerationRelease {
+  stop(): void;
+}
+
+/**
+ * Samples the event loop every `sampleMs` (an unref'd timer) and releases the young generation when
+ * quiet. Needs node's `gc` (started with --expose-gc, as bin/dakkio.mjs and npm start do); without it
+ * this does nothing.
+ */
+export function startYoungGenerationRelease(
+  logger: Logger,
+  gc: MinorGc | undefined = (globalThis as { gc?: MinorGc }).gc,
+  sampleMs = 250,
+): YoungGenerationRelease {
+  if (typeof gc !== 'function') {
+    logger.debug({}, 'young-generation release off: node runs without --expose-gc');
+    return { stop() {} };
+  }
+  const decide = createQuietDetector();
+  let last = performance.eventLoopUtilization();
+  let releasing = false;
+  const timer = setInterval(() => {
+    const now = performance.eventLoopUtilization();
+    const { utilization } = performance.eventLoopUtilization(now, last);
+    last = now;
+    // getHeapSpaceStatistics only when it could matter: a busy sample decides nothing
+    if (releasing || !decide(utilization, utilization < DEFAULT_QUIET.busyUtilization ? newSpaceBytes() : 0)) return;
+    releasing = true;
+    void releaseYoungGeneration(gc).then((r) => {
+      releasing = false;
+      logger.debug(
+        { newSpaceMiB: [r.beforeBytes / 2 ** 20, r.afterBytes / 2 ** 20], gcs: r.gcs, ms: Math.round(r.ms * 10) / 10 },
+        'young generation released',
+      );
+    });
+  }, sampleMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
