@@ -94,6 +94,37 @@ describe('ingest pipeline', () => {
     expect(await count()).toBe(6);
   });
 
+  it('with maxDelayMs, gathers submits spread over a few ms into one write while the store is idle', async () => {
+    const r = recording(store);
+    pipeline = createIngestPipeline({ store: r.store, logger: silentLogger, maxDelayMs: 50 });
+    const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+    const acked: number[] = [];
+    const all = [pipeline.submit(pts(1))];
+    await sleep(5);
+    all.push(pipeline.submit(pts(2, 10)));
+    await sleep(5);
+    all.push(pipeline.submit(pts(3, 20)));
+    for (const [i, p] of all.entries()) p.then(() => acked.push(i));
+    await turn();
+    expect(r.writes).toEqual([]); // still gathering: nothing written, nobody acknowledged
+    expect(acked).toEqual([]);
+    await Promise.all(all);
+    expect(r.writes).toEqual([6]);
+    expect(await count()).toBe(6);
+  });
+
+  it('ends the maxDelayMs wait as soon as minBatchPoints are pending', async () => {
+    const r = recording(store);
+    pipeline = createIngestPipeline({ store: r.store, logger: silentLogger, maxDelayMs: 60_000, minBatchPoints: 5 });
+    const first = [pipeline.submit(pts(2)), pipeline.submit(pts(2, 10))];
+    await turn();
+    await turn();
+    expect(r.writes).toEqual([]); // 4 < 5: waiting for more (or for the 60 s timer)
+    const last = pipeline.submit(pts(1, 20));
+    await Promise.all([...first, last]);
+    expect(r.writes).toEqual([5]);
+  });
+
   it('splits groups at maxBatchPoints without splitting a submit', async () => {
     const r = recording(store);
     pipeline = createIngestPipeline({ store: r.store, logger: silentLogger, maxBatchPoints: 4 });
