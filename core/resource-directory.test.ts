@@ -94,4 +94,39 @@ describe('resource directory', () => {
     await dir.close();
     expect((await sources.get(alice, b.id, s2.id)).lastSeenAt).toBe(t0 + 500);
   });
+
+  it('the periodic flush rewrites a source only once its lastSeenAt is seenIntervalMs newer; flush() writes it now', async () => {
+    const b = await buckets.create(alice, { name: 'b' });
+    const s1 = await sources.create(alice, b.id, { name: 's1' });
+    const periodic = createResourceDirectory({
+      db: env.db,
+      events: env.events,
+      clock: env.clock,
+      logger: silentLogger,
+      flushMs: 5,
+      seenIntervalMs: 60_000,
+    });
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const updates = () => env.queries.byKind.get('UpdateQueryNode') ?? 0;
+    try {
+      const t0 = env.clock.now();
+      env.resetQueryCount();
+      periodic.markSourcesSeen(b.id, [s1.id], t0);
+      await sleep(40); // several periodic flushes
+      expect(updates()).toBe(1); // never written before: written by the first one
+      periodic.markSourcesSeen(b.id, [s1.id], t0 + 59_999);
+      await sleep(40);
+      expect(updates()).toBe(1); // within the interval: skipped by the periodic flushes
+      expect((await sources.get(alice, b.id, s1.id)).lastSeenAt).toBe(t0);
+      periodic.markSourcesSeen(b.id, [s1.id], t0 + 60_000);
+      await sleep(40);
+      expect(updates()).toBe(2);
+      expect((await sources.get(alice, b.id, s1.id)).lastSeenAt).toBe(t0 + 60_000);
+      periodic.markSourcesSeen(b.id, [s1.id], t0 + 60_001);
+      await periodic.flush(); // an explicit flush (and close) writes what is pending
+      expect((await sources.get(alice, b.id, s1.id)).lastSeenAt).toBe(t0 + 60_001);
+    } finally {
+      await periodic.close();
+    }
+  });
 });
