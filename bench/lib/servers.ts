@@ -137,7 +137,10 @@ export async function startDakkio(core: number | undefined, o: DakkioOptions = {
     ...o.env,
   };
   const bin = join(root, 'bin/dakkio.mjs');
-  const s = await spawnListening('dakkio', process.execPath, [...shebangNodeFlags(bin), bin, 'start'], env, core, () =>
+  // BENCH_DAKKIO_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"): extra node flags for dakkio only,
+  // for profiling under the bench's load (node refuses --cpu-prof in NODE_OPTIONS)
+  const extra = (process.env.BENCH_DAKKIO_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const s = await spawnListening('dakkio', process.execPath, [...shebangNodeFlags(bin), ...extra, bin, 'start'], env, core, () =>
     rmSync(dataDir, { recursive: true, force: true }),
   );
   return Object.assign(s, { dataDir });
