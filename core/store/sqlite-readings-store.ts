@@ -16,15 +16,31 @@ export interface SqliteReadingStoreOptions {
   path: string;
   logger: Logger;
   clock?: Clock;
-  /** merge staging into the indexed table once this many rows are staged (default 100,000) */
+  /** merge staging into the indexed table once this many rows are staged (default 400,000; see MERGE_THRESHOLD_ROWS) */
   mergeThresholdRows?: number;
-  /** ...or this long after the first unmerged row was written (default 1,000 ms) */
+  /** ...or this long after the first unmerged row was written (default 5,000 ms) */
   mergeDelayMs?: number;
   /** rows moved into the indexed table per background merge slice (default 5,000; tests use tiny ones) */
   mergeSliceRows?: number;
   /** WAL checkpoints off the event loop (sqlite-checkpointer.ts); tests shrink its thresholds */
   checkpoint?: Pick<CheckpointerOptions, 'intervalMs' | 'startAtBytes' | 'maxWalFrames'>;
 }
+
+/**
+ * How big a generation of staged rows gets before it is merged. A merge writes every
+ * index page it touches (to the WAL, then again at the checkpoint), about one page per
+ * series in the generation however few rows that series brought, so the write cost per
+ * row falls with rows per series per generation. With 3,000 live series, 100k rows or
+ * 1 s at ~70k/s gave each series ~25 rows (a sixth of a 4 KiB leaf page): merge slices,
+ * their commits and the checkpoint worker cost ~2 µs per message more than at 100
+ * series. 400k rows / 5 s bring ~130 rows per series, about a page; in the same run on
+ * a 10 M-row table that gave 76k vs 65k messages per server CPU-second (bench/RESULTS.md,
+ * "3,000 series: bigger merge generations"). Costs: up to two generations mirrored in
+ * memory (~24 bytes a row, ~20 MB) and a longer one-go merge for stats, counts and
+ * deletes (readBarrier) while ingest runs.
+ */
+const MERGE_THRESHOLD_ROWS = 400_000;
+const MERGE_DELAY_MS = 5000;
 
 const wrap = (err: unknown): DakkioError =>
   err instanceof DakkioError ? err : new DakkioError('store_unavailable', 'readings database error', { cause: err });
@@ -71,8 +87,8 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
     writer = createSqliteReadingsWriter(opened, {
       logger,
       clock,
-      mergeThresholdRows: options.mergeThresholdRows ?? 100_000,
-      mergeDelayMs: options.mergeDelayMs ?? 1000,
+      mergeThresholdRows: options.mergeThresholdRows ?? MERGE_THRESHOLD_ROWS,
+      mergeDelayMs: options.mergeDelayMs ?? MERGE_DELAY_MS,
       ...(options.mergeSliceRows !== undefined ? { sliceRows: options.mergeSliceRows } : {}),
     });
     checkpointer = startCheckpointer(opened, { path: options.path, logger, ...options.checkpoint });
