@@ -1,8 +1,8 @@
 /**
  * Prepared statements over the merged `readings` table; rows still staged are laid
- * over their results by sqlite-readings-overlay.ts (or merged first, for stats,
- * counts, streams and deletes). Per-series statements walk the (series_id, ts)
- * primary key directly.
+ * over their results by sqlite-readings-overlay.ts (or merged first, for streams
+ * and deletes). Per-series statements walk the (series_id, ts) primary key directly.
+ * Stats and counts are not here: they run in a worker (sqlite-stats-reader.ts).
  */
 import type Database from 'better-sqlite3';
 import type { AggregateFunction } from '../readings.ts';
@@ -100,21 +100,6 @@ export function prepareQueries(db: Database.Database) {
     partialLast: db.prepare<PartialParams, EdgeRow>(
       `SELECT ts - (ts % @iv) AS b, max(ts) AS ts, num, txt, kind
        FROM readings WHERE ${range} AND ${notStaged} GROUP BY b`,
-    ),
-    statsPerSource: db.prepare<[string], { source_id: string; n: number; first: number; last: number }>(
-      `SELECT s.source_id, count(*) AS n, min(r.ts) AS first, max(r.ts) AS last
-       FROM series s JOIN readings r ON r.series_id = s.id
-       WHERE s.bucket_id = ? GROUP BY s.source_id ORDER BY s.source_id`,
-    ),
-    statsPerDay: db.prepare<[string], { day: number; n: number }>(
-      `SELECT r.ts - (r.ts % 86400000) AS day, count(*) AS n
-       FROM series s JOIN readings r ON r.series_id = s.id
-       WHERE s.bucket_id = ? GROUP BY day ORDER BY day`,
-    ),
-    count: db.prepare<[number, string], { total: number; since: number | null }>(
-      `SELECT count(*) AS total, sum(r.ts >= ?) AS since
-       FROM series s JOIN readings r ON r.series_id = s.id
-       WHERE s.bucket_id IN (SELECT value FROM json_each(?))`,
     ),
     deleteSeriesBefore: db.prepare<[number, number]>('DELETE FROM readings WHERE series_id = ? AND ts < ?'),
     deleteStagingBefore: db.prepare<[number, number]>('DELETE FROM staging WHERE series_id = ? AND ts < ?'),

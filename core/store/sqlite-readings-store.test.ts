@@ -117,12 +117,19 @@ describe('sqlite reading store specifics', () => {
     }
   };
 
+  /** Streams (whole-bucket reads) merge staging first. */
+  const mergeByStreaming = async (store: ReadingStore) => {
+    for await (const _ of store.streamRaw({ bucketId: B, from: 0, to: 1 })) {
+      // nothing in that range
+    }
+  };
+
   it('reads lay staged rows over merged ones, and the merge keeps the same last write', async () => {
     const path = join(dir(), 'readings.db');
     const store = await open(path, { mergeThresholdRows: 1_000_000 });
     const range = { bucketId: B, from: 0, to: T0 * 2 };
     await store.write([point(T0, 1), point(T0 + 1, 1), point(T0 + 7200_000, 50)]);
-    await store.stats(B); // merges
+    await mergeByStreaming(store); // merges
     expect(stagedRows(path)).toBe(0);
     // The same keys rewritten twice inside staging and once more in a later batch, plus new keys.
     await store.write([point(T0, 2), point(T0 + 1, 'two'), point(T0, 3), point(T0 + 2, 10)]);
@@ -161,10 +168,15 @@ describe('sqlite reading store specifics', () => {
     await store.write([point(T0 + 7200_000, 'newest')]);
     expect((await store.latest(B))[0]?.value).toBe('newest');
     expect(stagedRows(path)).toBe(6);
+    // Stats count a key once whether it is staged, merged or both, and do not merge.
+    expect(await store.stats(B)).toMatchObject({ readings: 4, firstAt: T0, lastAt: T0 + 7200_000 });
+    expect(await store.countReadings([B], T0 + 2)).toEqual({ total: 4, since: 2 });
+    expect(stagedRows(path)).toBe(6);
 
     // After the merge, the indexed table alone gives the same answers.
-    await store.stats(B);
+    await mergeByStreaming(store);
     expect(stagedRows(path)).toBe(0);
+    expect((await store.stats(B)).readings).toBe(4);
     expectedRaw[3] = [T0 + 7200_000, 'newest'];
     expect((await store.queryRaw({ ...range, limitPerSeries: 10 }))[0]?.points).toEqual(expectedRaw);
     const after = await aggregates();

@@ -4,12 +4,13 @@ import { systemClock } from '../clock.ts';
 import { DakkioError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { ReadingStore } from '../ports/reading-store.ts';
-import type { BucketStats, LatestValue, Series, SeriesSelector } from '../readings.ts';
+import type { LatestValue, Series, SeriesSelector } from '../readings.ts';
 import { type Checkpointer, type CheckpointerOptions, startCheckpointer } from './sqlite-checkpointer.ts';
 import { aggregateWithStaged, overlayRows } from './sqlite-readings-overlay.ts';
 import { prepareQueries } from './sqlite-readings-queries.ts';
 import { decodeValue, READINGS_SCHEMA_VERSION, readingsDdl, type SeriesRow } from './sqlite-readings-schema.ts';
 import { createSqliteReadingsWriter } from './sqlite-readings-writer.ts';
+import { createSqliteStatsReader } from './sqlite-stats-reader.ts';
 
 export interface SqliteReadingStoreOptions {
   /** readings.db in the data dir */
@@ -56,10 +57,11 @@ const wrap = (err: unknown): DakkioError =>
  *
  * Reads see "last write wins" across both parts. queryRaw, queryAggregate and
  * latest lay the staged rows (mirrored in memory by the writer) over the indexed
- * table, so frequent reads never force small, page-scattering merges; stats,
- * counts, streams and deletes — rare, whole-bucket operations — merge staging
- * first (one ordered INSERT OR REPLACE of what is staged). Background merges run in
- * slices between event-loop turns (sqlite-readings-writer.ts).
+ * table, so frequent reads never force small, page-scattering merges; streams and
+ * deletes — rare, whole-bucket operations — merge staging first (one ordered
+ * INSERT OR REPLACE of what is staged). Stats and counts scan in a worker thread and
+ * count staged rows there (sqlite-stats-reader.ts). Background merges run in slices
+ * between event-loop turns (sqlite-readings-writer.ts).
  */
 export async function createSqliteReadingStore(options: SqliteReadingStoreOptions): Promise<ReadingStore> {
   const logger = options.logger.child({ component: 'sqlite-readings' });
@@ -100,6 +102,7 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
   }
   const db = opened;
   const openReaders = new Set<Database.Database>();
+  const statsReader = createSqliteStatsReader(options.path);
   let closed = false;
 
   function checkOpen(): void {
@@ -131,6 +134,15 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
       return Promise.resolve(fn());
     } catch (err) {
       return Promise.reject(wrap(err));
+    }
+  }
+
+  async function offLoop<T>(fn: () => Promise<T>): Promise<T> {
+    checkOpen();
+    try {
+      return await fn();
+    } catch (err) {
+      throw closed ? new DakkioError('store_unavailable', 'reading store is closed') : wrap(err);
     }
   }
 
@@ -207,31 +219,10 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
         return out;
       }, false),
 
-    stats: (bucketId) =>
-      run((): BucketStats => {
-        const perSource = q.statsPerSource.all(bucketId);
-        const perDataSource = perSource.map((r) => ({
-          dataSourceId: r.source_id,
-          readings: r.n,
-          firstAt: r.first,
-          lastAt: r.last,
-        }));
-        const readings = perSource.reduce((n, r) => n + r.n, 0);
-        return {
-          readings,
-          firstAt: readings === 0 ? null : Math.min(...perSource.map((r) => r.first)),
-          lastAt: readings === 0 ? null : Math.max(...perSource.map((r) => r.last)),
-          perDataSource,
-          perDay: q.statsPerDay.all(bucketId).map((r) => ({ day: r.day, readings: r.n })),
-        };
-      }),
+    // Off the event loop, on their own connection, without merging first (sqlite-stats-reader.ts).
+    stats: (bucketId) => offLoop(() => statsReader.stats(bucketId)),
 
-    countReadings: (bucketIds, sinceMs) =>
-      run(() => {
-        if (bucketIds.length === 0) return { total: 0, since: 0 };
-        const r = q.count.get(sinceMs, JSON.stringify(bucketIds));
-        return { total: r?.total ?? 0, since: r?.since ?? 0 };
-      }),
+    countReadings: (bucketIds, sinceMs) => offLoop(() => statsReader.countReadings(bucketIds, sinceMs)),
 
     deleteBucket: (bucketId) => run(() => deleteSeries(selectSeries(bucketId, {}))),
 
@@ -261,6 +252,7 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
       closed = true;
       for (const reader of openReaders) reader.close();
       openReaders.clear();
+      await statsReader.close();
       await checkpointer!.close();
       try {
         writer.close();
