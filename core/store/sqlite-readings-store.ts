@@ -37,8 +37,8 @@ export interface SqliteReadingStoreOptions {
  * series. 400k rows / 5 s bring ~130 rows per series, about a page; in the same run on
  * a 10 M-row table that gave 76k vs 65k messages per server CPU-second (bench/RESULTS.md,
  * "3,000 series: bigger merge generations"). Costs: up to two generations mirrored in
- * memory (~24 bytes a row, ~20 MB) and a longer one-go merge for stats, counts and
- * deletes (readBarrier) while ingest runs.
+ * memory (~24 bytes a row, ~20 MB) and a longer one-go merge for streams and deletes
+ * (readBarrier) while ingest runs; stats and counts no longer merge (sqlite-stats-reader.ts).
  */
 const MERGE_THRESHOLD_ROWS = 400_000;
 const MERGE_DELAY_MS = 5000;
