@@ -4,7 +4,11 @@
  * user), each timed storm right after an untimed pass so dakkio's key cache is warm. Bare Aedes (no auth)
  * is measured too, as the broker's own ceiling. Broker CPU per connect from /proc.
  *
- *   npm run bench:connect -- [--clients=2000] [--runs=3] [--concurrency=50]
+ *   npm run bench:connect -- [--clients=2000] [--runs=3] [--concurrency=50] [--compare=DIR]
+ *
+ * --compare=DIR: also runs bare Aedes and dakkio from another checkout (with its own
+ * node_modules, e.g. the main branch), as extra targets in the same alternation: a
+ * same-run A/B of a change.
  */
 import type { Socket } from 'node:net';
 import { benchArgs } from './lib/args.ts';
@@ -19,6 +23,7 @@ const args = benchArgs({
   clients: { type: 'string', default: '2000' },
   runs: { type: 'string', default: '3' },
   concurrency: { type: 'string', default: '50' },
+  compare: { type: 'string', default: '' },
 });
 const N = Number(args.clients);
 const runs = Number(args.runs);
@@ -61,6 +66,7 @@ interface Target {
   p50: number[];
   p99: number[];
   genCpu: number[];
+  serverCores: number[];
   failures: number;
 }
 
@@ -90,10 +96,11 @@ async function measureOnce(t: Target, r: number) {
   t.p50.push(percentile(s.latencies, 50));
   t.p99.push(percentile(s.latencies, 99));
   t.genCpu.push(cpu.gen!.cores);
+  t.serverCores.push(cpu.server!.cores);
   t.failures += s.failures;
   process.stderr.write(
     `${t.name} run ${r + 1}/${runs}: ${Math.round(ok / s.elapsed)} connects/s, ${ok}/${N} ok, ` +
-      `server CPU ${cpuMs.toFixed(3)} ms/connect, gen ${cpu.gen!.cores.toFixed(2)} cores\n`,
+      `server CPU ${cpuMs.toFixed(3)} ms/connect (${cpu.server!.cores.toFixed(2)} cores), gen ${cpu.gen!.cores.toFixed(2)} cores\n`,
   );
   await Promise.all(s.sockets.map(disconnectRaw));
   // let the broker finish tearing the sessions down before the next storm
@@ -111,6 +118,7 @@ const target = (name: string, server: ServerProcess, creds: Creds): Target => ({
   p50: [],
   p99: [],
   genCpu: [],
+  serverCores: [],
   failures: 0,
 });
 try {
@@ -122,6 +130,13 @@ try {
   const f = await setupDakkio(`http://127.0.0.1:${d.ports.http}`, 1);
   const keys = await createKeys(f, N);
   targets.push(target('dakkio (API keys, warm)', d, (i) => ({ username: `dev${i}`, password: keys[i]! })));
+  if (args.compare) {
+    const from = args.compare;
+    targets.push(target(`bare Aedes (no auth) [${from}]`, await startBareAedes(core, from), () => ({})));
+    const b = await startDakkio(core, { from });
+    const keysB = await createKeys(await setupDakkio(`http://127.0.0.1:${b.ports.http}`, 1), N);
+    targets.push(target(`dakkio (API keys, warm) [${from}]`, b, (i) => ({ username: `dev${i}`, password: keysB[i]! })));
+  }
   for (let r = 0; r < runs; r++) for (const t of targets) await measureOnce(t, r);
 } finally {
   await stopAll();
@@ -129,10 +144,10 @@ try {
 const rows = targets;
 
 const mosq = rows.find((r) => r.name.startsWith('Mosquitto'));
-const aedes = rows.find((r) => r.name.startsWith('bare Aedes'));
+const aedes = rows.find((r) => r.name === 'bare Aedes (no auth)');
 recordResults({
   bench: 'bench:connect',
-  method: `${N} clients, each with its own credential, at most ${concurrency} CONNECTs pending; ${runs} timed storms per target, each right after an untimed pass of the same clients (dakkio's key cache holds an entry 30 s), alternating between targets (all ${N} connected, then all disconnected). At most ${concurrency} pending: more overflowed Mosquitto's listen backlog (1 s SYN retransmits). Raw TCP clients (MQTT 3.1.1, clean session).`,
+  method: `${N} clients, each with its own credential, at most ${concurrency} CONNECTs pending; ${runs} timed storms per target${args.compare ? ` (targets marked [${args.compare}] run from that checkout)` : ''}, each right after an untimed pass of the same clients (dakkio's key cache holds an entry 30 s), alternating between targets (all ${N} connected, then all disconnected). At most ${concurrency} pending: more overflowed Mosquitto's listen backlog (1 s SYN retransmits). Raw TCP clients (MQTT 3.1.1, clean session).`,
   tables: [
     {
       columns: [
@@ -142,6 +157,7 @@ recordResults({
         '× bare Aedes',
         'CONNACK latency p50 / p99 ms',
         'broker CPU ms per connect',
+        'broker CPU (cores)',
         'generator CPU (cores)',
         'failed connects',
       ],
@@ -152,6 +168,7 @@ recordResults({
         aedes ? ratio(median(r.rates), median(aedes.rates)) : '—',
         `${median(r.p50).toFixed(1)} / ${median(r.p99).toFixed(1)}`,
         fmt(summarize(r.cpuPerConnectMs), 3),
+        median(r.serverCores).toFixed(2),
         median(r.genCpu).toFixed(2),
         r.failures,
       ]),

@@ -63,9 +63,10 @@ async function spawnListening(
   env: Record<string, string>,
   core: number | undefined,
   cleanup?: () => void,
+  cwd = root,
 ): Promise<ServerProcess> {
   const [c, a] = pinnedCommand(cmd, args, core);
-  const child = spawn(c, a, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], cwd: root });
+  const child = spawn(c, a, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], cwd });
   let out = '';
   child.stderr!.on('data', (d) => (out = (out + d).slice(-20_000)));
   const ports = await new Promise<Record<string, number>>((resolve, reject) => {
@@ -92,10 +93,11 @@ async function spawnListening(
   return handle(name, child, ports, () => out, cleanup);
 }
 
-const tsxArgs = (file: string) => ['--import', 'tsx', join(root, file)];
+const tsxArgs = (file: string, from = root) => ['--import', 'tsx', join(from, file)];
 
-export function startBareAedes(core?: number) {
-  return spawnListening('bare-aedes', process.execPath, tsxArgs('bench/servers/bare-aedes.ts'), {}, core);
+/** `from`: another checkout (its own node_modules) to run instead of this one, for a same-run A/B. */
+export function startBareAedes(core?: number, from = root) {
+  return spawnListening('bare-aedes', process.execPath, tsxArgs('bench/servers/bare-aedes.ts', from), {}, core, undefined, from);
 }
 
 export function startBareHono(core?: number) {
@@ -109,6 +111,8 @@ export interface DakkioOptions {
   env?: Record<string, string>;
   /** start on this data dir (removed on stop, like the temp one) instead of a fresh one */
   dataDir?: string;
+  /** run dakkio from another checkout (its own node_modules), for a same-run A/B */
+  from?: string;
 }
 
 /** The node flags dakkio's executable runs with (`#!/usr/bin/env -S node <flags>`): the bench measures what users start. */
@@ -136,12 +140,19 @@ export async function startDakkio(core: number | undefined, o: DakkioOptions = {
     ...(o.questdbPgUrl ? { DAKKIO_QUESTDB_PG_URL: o.questdbPgUrl } : {}),
     ...o.env,
   };
-  const bin = join(root, 'bin/dakkio.mjs');
+  const from = o.from ?? root;
+  const bin = join(from, 'bin/dakkio.mjs');
   // BENCH_DAKKIO_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"): extra node flags for dakkio only,
   // for profiling under the bench's load (node refuses --cpu-prof in NODE_OPTIONS)
   const extra = (process.env.BENCH_DAKKIO_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
-  const s = await spawnListening('dakkio', process.execPath, [...shebangNodeFlags(bin), ...extra, bin, 'start'], env, core, () =>
-    rmSync(dataDir, { recursive: true, force: true }),
+  const s = await spawnListening(
+    'dakkio',
+    process.execPath,
+    [...shebangNodeFlags(bin), ...extra, bin, 'start'],
+    env,
+    core,
+    () => rmSync(dataDir, { recursive: true, force: true }),
+    from,
   );
   return Object.assign(s, { dataDir });
 }
