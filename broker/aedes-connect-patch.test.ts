@@ -1,0 +1,101 @@
+/**
+ * patches/aedes+1.2.0.patch (applied by patch-package on npm install): Aedes'
+ * emptyQueue iterates a session's outgoing queue instead of piping it through
+ * stream.pipeline(), whose AbortController/DOMException cost ~20% of a CONNECT's
+ * CPU. These tests check that the installed Aedes is the one the patch was written
+ * for, that the patch is applied, and that the queue still behaves as before:
+ * a persistent session gets its backlog in order, a clean session discards it.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Aedes } from 'aedes';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const aedesDir = dirname(fileURLToPath(import.meta.resolve('aedes')));
+
+describe('Aedes connect patch', () => {
+  it('is applied to the Aedes version it was written for', () => {
+    const { version } = JSON.parse(readFileSync(join(aedesDir, 'package.json'), 'utf8')) as { version: string };
+    const patchFile = fileURLToPath(new URL(`../patches/aedes+${version}.patch`, import.meta.url));
+    // an Aedes upgrade needs the patch re-made (or dropped if upstream fixed it)
+    expect(readFileSync(patchFile, 'utf8')).toContain('clearQueue(client, persistence, outgoing)');
+    const connect = readFileSync(join(aedesDir, 'lib/handlers/connect.js'), 'utf8');
+    expect(connect, 'run npm install: its postinstall applies patches/ (patch-package)').toContain(
+      'clearQueue(client, persistence, outgoing)',
+    );
+    expect(connect).not.toMatch(/^\s+pipeline\(/m);
+  });
+
+  let broker: Aedes | undefined;
+  let server: Server | undefined;
+  const clients: MqttClient[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) await c.endAsync(true);
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) => (broker ? broker.close(() => resolve()) : resolve()));
+    broker = undefined;
+    server = undefined;
+  });
+
+  async function start(): Promise<string> {
+    broker = await Aedes.createBroker();
+    server = createServer(broker.handle);
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const addr = server.address();
+    return `mqtt://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  }
+
+  async function connect(url: string, opts: IClientOptions) {
+    const got: string[] = [];
+    const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, ...opts });
+    clients.push(client);
+    client.on('message', (_topic, payload) => got.push(payload.toString()));
+    return { client, got };
+  }
+
+  /**
+   * Anything queued for the session is written before a later message on the same
+   * connection: subscribe, publish a marker at the same QoS, wait for it.
+   */
+  async function untilMarker(url: string, session: { client: MqttClient; got: string[] }) {
+    await session.client.subscribeAsync('marker', { qos: 1 });
+    const pub = await connect(url, {});
+    await pub.client.publishAsync('marker', 'marker', { qos: 1 });
+    await expect.poll(() => session.got).toContain('marker');
+    return session.got.filter((m) => m !== 'marker');
+  }
+
+  it('delivers a persistent session’s backlog in order on reconnect', async () => {
+    const url = await start();
+    const first = await connect(url, { clientId: 'p1', clean: false });
+    await first.client.subscribeAsync('q/t', { qos: 1 });
+    await first.client.endAsync();
+    clients.splice(clients.indexOf(first.client), 1);
+    const pub = await connect(url, { clientId: 'pub' });
+    for (const n of ['1', '2', '3']) await pub.client.publishAsync('q/t', n, { qos: 1 });
+
+    const back = await connect(url, { clientId: 'p1', clean: false });
+    expect(await untilMarker(url, back)).toEqual(['1', '2', '3']);
+  });
+
+  it('discards the backlog when the session comes back clean', async () => {
+    const url = await start();
+    const first = await connect(url, { clientId: 'p2', clean: false });
+    await first.client.subscribeAsync('q/t', { qos: 1 });
+    await first.client.endAsync();
+    clients.splice(clients.indexOf(first.client), 1);
+    const pub = await connect(url, { clientId: 'pub' });
+    for (const n of ['1', '2']) await pub.client.publishAsync('q/t', n, { qos: 1 });
+
+    const clean = await connect(url, { clientId: 'p2', clean: true });
+    expect(await untilMarker(url, clean)).toEqual([]);
+    await clean.client.endAsync();
+    clients.splice(clients.indexOf(clean.client), 1);
+    // the queue was cleared while it was walked, not left for a later persistent session
+    const again = await connect(url, { clientId: 'p2', clean: false });
+    expect(await untilMarker(url, again)).toEqual([]);
+  });
+});
