@@ -23,6 +23,7 @@ import { keyAllows } from '../core/auth/principal.ts';
 import type { ErrorDetail } from '../core/errors.ts';
 import { COUNTER, createBrokerCounters } from './counters.ts';
 import { createAuthenticate } from './authenticate.ts';
+import { skipUnheardClientNotices } from './client-notices.ts';
 import { errorTopicFor } from './error-mapping.ts';
 import { startListeners } from './listeners.ts';
 import { groupForForwarding } from './live-forwarder.ts';
@@ -94,6 +95,8 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
   const slowSubscribers = createSlowSubscriberGuard(counters);
   const mq = createSafeMqEmitter();
   const aedes = await Aedes.createBroker({ mq, preConnect, authenticate, authorizePublish, authorizeSubscribe, authorizeForward });
+  // the sink wrapper goes on last so a device publish meets its check first
+  const notices = skipUnheardClientNotices(aedes as unknown as Parameters<typeof skipUnheardClientNotices>[0]);
   answerSinkWithoutRouting(aedes, SINK_TOPIC);
   aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
   aedes.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'mqtt connection error'));
@@ -163,7 +166,11 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
     });
   }
 
-  function authorizeSubscribe(client: Client, sub: Subscription, cb: (err: Error | null, sub?: Subscription | null) => void) {
+  function authorizeSubscribe(client: Client, sub: Subscription, answer: (err: Error | null, sub?: Subscription | null) => void) {
+    const cb = (err: Error | null, granted?: Subscription | null) => {
+      if (granted) notices.granted(granted.topic);
+      answer(err, granted);
+    };
     const session = sessionOf.get(client);
     const refuse = () => {
       counters.inc(COUNTER.subscriptionsRefused);
