@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 /**
@@ -54,9 +54,13 @@ export function isWellFormedApiKey(value: string): boolean {
   return m !== null && apiKeyChecksum(m[1] as string) === m[2];
 }
 
-/** What is stored and looked up: SHA-256 of the whole secret, hex. */
+/**
+ * What is stored and looked up: SHA-256 of the whole secret, hex. crypto.hash (Node
+ * >= 20.12) is the one-shot form: no Hash object per call, which matters on the
+ * CONNECT path where every MQTT connect verifies its key.
+ */
 export function hashApiKeySecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  return hash('sha256', secret, 'hex');
 }
 
 export function apiKeyDisplayPrefix(secret: string): string {

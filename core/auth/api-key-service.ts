@@ -211,11 +211,13 @@ export function createApiKeyService(opts: ApiKeyServiceOptions): ApiKeyService {
     },
 
     async verify(secret) {
-      // Shape and checksum first: a typo or a fabricated key never reaches the store.
-      if (!isWellFormedApiKey(secret)) throw unauthorized('invalid API key', 'invalid');
+      if (typeof secret !== 'string') throw unauthorized('invalid API key', 'invalid');
       const hash = hashApiKeySecret(secret);
       let entry = cache.get(hash);
       if (!entry) {
+        // Shape and checksum before the store: a typo or a fabricated key never reaches it.
+        // A cached entry is the hash of a stored (so well-formed) secret, so a hit skips them.
+        if (!isWellFormedApiKey(secret)) throw unauthorized('invalid API key', 'invalid');
         const startEpoch = epoch;
         const row = await db
           .selectFrom('api_keys')
