@@ -10,6 +10,7 @@
  *     [--max-drain=300]   longest wait for the broker to come to rest after a cycle, seconds
  *   QOS0_DEBUG=1 prints the drain second by second.
  */
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { benchArgs } from './lib/args.ts';
@@ -53,28 +54,48 @@ function alive(pid: number): boolean {
 
 /**
  * Waits until the broker has finished what TCP still held when the clients went away:
- * under 0.02 cores of CPU over a whole second and (dakkio) no new stored rows, waiting at
- * most --max-drain seconds. Returns the RSS then and the drain's length counted from the
- * disconnect (the 5 s already waited included).
+ * under 0.02 cores of CPU over a whole second, waiting at most --max-drain seconds.
+ * Returns the RSS then and the drain's length counted from the disconnect (the 5 s
+ * already waited included).
+ *
+ * No probe of the server while it drains: the stored-row count (bucket stats) scans
+ * every row of the bucket, ~0.6 s per call on a 5 M-row bucket; polled once a second
+ * (on dakkio's event loop then, in its stats worker on the same pinned core since) it
+ * kept the broker busy for minutes after the backlog was stored, slowed the drain itself
+ * ~2x, and never let dakkio see the quiet time its heap release waits for
+ * (bench/RESULTS.md, "QoS 0 storm: the minutes-long drain and RSS at rest").
  */
-async function waitForRest(server: ServerProcess, f: DakkioFixture | undefined) {
+async function waitForRest(server: ServerProcess) {
   const t0 = performance.now();
-  // the stats request competes with the drain for the broker's core: a slow or failed one just means "not yet"
-  const count = async () => (f ? await f.countReadings().catch(() => -1) : 0);
-  let rows = await count();
   for (;;) {
     const meter = cpuMeter([{ name: 'server', pid: server.pid }]);
-    await sleep(1000);
+    // Low CPU alone can also mean a broker starved of its core or blocked on the disk (seen on a
+    // loaded machine: 0.01 cores for a second with half the backlog still to store), so the main
+    // thread must also never be seen runnable (R) or in uninterruptible I/O (D) during the second.
+    let waiting = 0;
+    for (let i = 0; i < 10; i++) {
+      await sleep(100);
+      if (/^R|^D/.test(mainThreadState(server.pid))) waiting++;
+    }
     const cores = meter.stop().server!.cores;
     if (!alive(server.pid)) return { rss: Number.NaN, seconds: Number.NaN };
-    const now = await count();
-    const settled = cores < 0.02 && now === rows && now >= 0;
     if (process.env.QOS0_DEBUG) {
       const s = ((performance.now() - t0) / 1000 + 5).toFixed(0);
-      process.stderr.write(`drain ${s} s: ${cores.toFixed(2)} cores, +${now - rows} rows, RSS ${(rssBytesOf(server.pid) / MiB).toFixed(0)} MiB\n`);
+      process.stderr.write(`drain ${s} s: ${cores.toFixed(2)} cores, R/D ${waiting}/10, RSS ${(rssBytesOf(server.pid) / MiB).toFixed(0)} MiB\n`);
     }
-    rows = now;
-    if (settled || performance.now() - t0 > maxDrainMs) return { rss: rssBytesOf(server.pid), seconds: (performance.now() - t0) / 1000 + 5 };
+    if ((cores < 0.02 && waiting === 0) || performance.now() - t0 > maxDrainMs) {
+      return { rss: rssBytesOf(server.pid), seconds: (performance.now() - t0) / 1000 + 5 };
+    }
+  }
+}
+
+/** State letter of a process's main thread (/proc/<pid>/stat, the field after the command). */
+function mainThreadState(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return '';
   }
 }
 
@@ -138,12 +159,15 @@ async function cycle(server: ServerProcess, prefix: string, f: DakkioFixture | u
   // every client at once, abruptly: the moment Aedes was seen to crash
   for (const s of [...pubs, ...subs]) s.destroy();
   clearInterval(sampler);
-  await sleep(5000);
+  // one count (one stats scan on the broker) right after the flood: what was stored while it ran
+  const disconnectedAt = performance.now();
+  const storedByFloodEnd = f && survivedFlood ? await f.countReadings().catch(() => Number.NaN) : Number.NaN;
+  await sleep(Math.max(0, 5000 - (performance.now() - disconnectedAt)));
   // a broker that crashed after the disconnect (bare Aedes' stock mqemitter) is reported by the caller
   const crashed = !alive(server.pid);
   const after5s = crashed ? Number.NaN : rssBytesOf(server.pid);
-  const rest = crashed ? { rss: Number.NaN, seconds: Number.NaN } : await waitForRest(server, f);
-  return { after5s, rest, capHit, floodSeconds: elapsed, survivedFlood, sentPerSec: sent / elapsed, peak, serverCores: cpu?.server?.cores ?? Number.NaN, genCores: cpu?.gen?.cores ?? Number.NaN };
+  const rest = crashed ? { rss: Number.NaN, seconds: Number.NaN } : await waitForRest(server);
+  return { storedByFloodEnd, after5s, rest, capHit, floodSeconds: elapsed, survivedFlood, sentPerSec: sent / elapsed, peak, serverCores: cpu?.server?.cores ?? Number.NaN, genCores: cpu?.gen?.cores ?? Number.NaN };
 }
 
 interface Row {
@@ -157,6 +181,8 @@ interface Row {
   restSeconds: number[];
   sent: number[];
   stored?: number[];
+  /** rows stored by the end of the flood, over its seconds */
+  storedInFlood?: number[];
   serverCores: number[];
   genCores: number[];
   crashed: string;
@@ -167,7 +193,10 @@ const rows: Row[] = [];
 async function runTarget(name: string, start: () => Promise<ServerProcess>, isDakkio: boolean) {
   const server = await start();
   const row: Row = { target: name, startMb: 0, peaksMb: [], afterMb: [], restMb: [], restSeconds: [], sent: [], serverCores: [], genCores: [], crashed: 'no', capHits: [] };
-  if (isDakkio) row.stored = [];
+  if (isDakkio) {
+    row.stored = [];
+    row.storedInFlood = [];
+  }
   rows.push(row);
   try {
     const f = isDakkio ? await setupDakkio(`http://127.0.0.1:${server.ports.http}`, SERIES) : undefined;
@@ -190,11 +219,14 @@ async function runTarget(name: string, start: () => Promise<ServerProcess>, isDa
       row.sent.push(r.sentPerSec);
       row.serverCores.push(r.serverCores);
       row.genCores.push(r.genCores);
-      if (f) row.stored!.push(((await f.countReadings()) - before) / r.floodSeconds);
+      if (f) {
+        row.stored!.push(((await f.countReadings()) - before) / r.floodSeconds);
+        row.storedInFlood!.push((r.storedByFloodEnd - before) / r.floodSeconds);
+      }
       if (r.capHit) row.capHits.push(`cycle ${c + 1} after ${r.floodSeconds.toFixed(0)} s`);
       process.stderr.write(
         `${name} cycle ${c + 1}/${cycles}: written ${Math.round(r.sentPerSec)}/s, RSS start ${row.startMb.toFixed(0)} peak ${(r.peak / MiB).toFixed(0)} after 5 s ${after.toFixed(0)}, at rest ${(r.rest.rss / MiB).toFixed(0)} MiB (${r.rest.seconds.toFixed(0)} s)` +
-          `${f ? `, stored ${Math.round(row.stored!.at(-1)!)}/s` : ''}, server ${r.serverCores.toFixed(2)} gen ${r.genCores.toFixed(2)} cores\n`,
+          `${f ? `, stored ${Math.round(row.stored!.at(-1)!)}/s (${Math.round(row.storedInFlood!.at(-1)!)}/s by the flood's end)` : ''}, server ${r.serverCores.toFixed(2)} gen ${r.genCores.toFixed(2)} cores\n`,
       );
     }
   } finally {
@@ -220,7 +252,8 @@ recordResults({
         'crashed',
         'RSS cap hit (flood stopped early)',
         'written msg/s',
-        'stored rows/s',
+        'stored rows/s (by the end of the drain)',
+        'stored rows/s by the end of the flood',
         'RSS start MiB',
         'RSS peak MiB (max)',
         'RSS 5 s after the last cycle MiB (× start)',
@@ -235,6 +268,7 @@ recordResults({
         r.capHits.length ? r.capHits.join(', ') : 'no',
         r.sent.length ? fmt(summarize(r.sent), 0) : 'n/a',
         r.stored?.length ? fmt(summarize(r.stored), 0) : '—',
+        r.storedInFlood?.length ? fmt(summarize(r.storedInFlood), 0) : '—',
         r.startMb.toFixed(0),
         r.peaksMb.length ? Math.max(...r.peaksMb).toFixed(0) : 'n/a',
         r.afterMb.length ? `${r.afterMb.at(-1)!.toFixed(0)} (${(r.afterMb.at(-1)! / r.startMb).toFixed(2)}×)` : 'n/a',
@@ -246,9 +280,9 @@ recordResults({
     },
   ],
   notes: [
-    '"Written" counts what the generator handed to its sockets (QoS 0 has no acknowledgement); for dakkio the stored rows say what was processed (rows stored by the end of the drain, over the flood\'s seconds).',
+    '"Written" counts what the generator handed to its sockets (QoS 0 has no acknowledgement); for dakkio the stored rows say what was processed: by the end of the drain, and by the end of the flood (one count right after the disconnect), both over the flood\'s seconds. What the broker has not stored by the flood\'s end waits in TCP buffers (the publishers\' send buffers and its own receive buffers, which Linux autotunes up to net.ipv4.tcp_rmem\'s maximum) and is stored during the drain.',
     `RSS cap: a flood is cut short when the broker's RSS passes ${args['rss-cap-mb']} MiB (a backlog that is not bounded), to spare the shared machine.`,
     'Server pinned to core 0, generator to core 1 (taskset).',
-    `"5 s after": RSS 5 s after the mass disconnect. TCP still delivers what the publishers' send buffers and the broker's receive buffers held when they closed (a graceful FIN follows the data), so the broker may still be processing it: that reading is RSS under load. "At rest": RSS once the broker used under 0.02 cores over a whole second and (dakkio) stored no new row in it, waiting at most ${maxDrainMs / 1000} s more after the 5 s reading; "drain" is how long that took, counted from the disconnect.`,
+    `"5 s after": RSS 5 s after the mass disconnect. TCP still delivers what the publishers' send buffers and the broker's receive buffers held when they closed (a graceful FIN follows the data), so the broker may still be processing it: that reading is RSS under load. "At rest": RSS once the broker used under 0.02 cores over a whole second with its main thread never seen runnable or in disk I/O (no request is sent to the broker while it drains), waiting at most ${maxDrainMs / 1000} s more after the 5 s reading; "drain" is how long that took, counted from the disconnect.`,
   ],
 });
