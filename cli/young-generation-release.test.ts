@@ -5,6 +5,8 @@ import { silentLogger } from '../core/logger.ts';
 import {
   createQuietDetector,
   newSpaceBytes,
+  OLD_GROWN_BYTES,
+  oldSpaceUsedBytes,
   releaseYoungGeneration,
   startYoungGenerationRelease,
 } from './young-generation-release.ts';
@@ -12,7 +14,7 @@ import {
 const MiB = 2 ** 20;
 
 /** node's gc() without --expose-gc on the test runner's command line */
-function exposedGc(): (o: { type: 'minor' }) => void {
+function exposedGc(): (o?: { type: 'minor' }) => void {
   setFlagsFromString('--expose-gc');
   return runInNewContext('gc');
 }
@@ -51,6 +53,15 @@ describe('quiet detector', () => {
     decide(0.9, grown);
     for (let i = 0; i < 10; i++) expect(decide(0, 8 * MiB)).toBe(false);
   });
+
+  it('releases for a grown old space even when the new space is small', () => {
+    const decide = createQuietDetector();
+    decide(0.9, 0);
+    expect([1, 2, 3].map(() => decide(0.01, 8 * MiB, OLD_GROWN_BYTES + 1))).toEqual([false, false, false]);
+    expect(decide(0.01, 8 * MiB, OLD_GROWN_BYTES + 1)).toBe(true);
+    decide(0.9, 0);
+    for (let i = 0; i < 10; i++) expect(decide(0, 8 * MiB, OLD_GROWN_BYTES - 1)).toBe(false);
+  });
 });
 
 describe('releaseYoungGeneration (real V8)', () => {
@@ -67,6 +78,30 @@ describe('releaseYoungGeneration (real V8)', () => {
     expect(r.afterBytes).toBeLessThan(grown / 2);
     expect(r.gcs).toBeLessThanOrEqual(16);
     expect(newSpaceBytes()).toBeLessThan(grown / 2);
+  });
+
+  it('runs one full GC at the quiet moment after a burst that left dead objects in the old space', async () => {
+    const real = exposedGc();
+    const calls: string[] = [];
+    const gc = (o?: { type: 'minor' }) => {
+      calls.push(o?.type ?? 'full');
+      real(o);
+    };
+    real();
+    const release = startYoungGenerationRelease(silentLogger, gc, 20);
+    try {
+      // a flood's backlog: objects alive across scavenges (promoted), then all dead at once
+      let backlog: object[] | null = [];
+      for (let i = 0; i < 1.5e6; i++) backlog.push({ a: i, b: [i] });
+      const before = oldSpaceUsedBytes();
+      expect(before).toBeGreaterThan(OLD_GROWN_BYTES);
+      backlog = null;
+      for (let i = 0; i < 100 && !calls.includes('full'); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(calls).toContain('full');
+      expect(oldSpaceUsedBytes()).toBeLessThan(before - OLD_GROWN_BYTES);
+    } finally {
+      release.stop();
+    }
   });
 
   it('is off without node gc', () => {

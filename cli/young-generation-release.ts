@@ -17,6 +17,12 @@ import type { Logger } from '../core/logger.ts';
  * all), so that V8's window holds quiet intervals instead of the burst (see releaseYoungGeneration);
  * V8 itself then shrinks the new space and uncommits the from-space. It never runs under load (the loop is not quiet then), and once per
  * busy period at most: if this V8 does not shrink, it does not retry until the loop was busy again.
+ *
+ * Old space too: after a flood (bench:qos0-storm) the old space holds 100+ MiB of what the backlog
+ * promoted, nearly all of it dead, and an idle process runs no major GC either: V8's memory reducer
+ * got to it only ~90 s after the drain. So the same quiet moment runs one full GC first when the old
+ * space's used bytes grew by OLD_GROWN_BYTES since the last one (~10 ms for a ~35 MiB live set; a
+ * full GC also empties the new space). A broker whose old space does not grow never pays for it.
  */
 
 /**
@@ -29,6 +35,8 @@ import type { Logger } from '../core/logger.ts';
  */
 const SPACING_MS = 25;
 const MAX_GCS = 16;
+/** Growth of the old space's used bytes (live and dead) since the last full GC that makes a quiet moment run one. */
+export const OLD_GROWN_BYTES = 32 * 2 ** 20;
 
 export interface ReleaseResult {
   beforeBytes: number;
@@ -38,16 +46,22 @@ export interface ReleaseResult {
   ms: number;
 }
 
-type MinorGc = (options: { type: 'minor' }) => void;
+/** node's gc (--expose-gc): `{ type: 'minor' }` scavenges; no argument runs a full, synchronous GC. */
+type NodeGc = (options?: { type: 'minor' }) => void;
 
 /** Committed (physical) bytes of V8's new space. */
 export function newSpaceBytes(): number {
   return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.physical_space_size ?? 0;
 }
 
+/** Used (live and not yet collected) bytes of V8's old space. */
+export function oldSpaceUsedBytes(): number {
+  return getHeapSpaceStatistics().find((s) => s.space_name === 'old_space')?.space_used_size ?? 0;
+}
+
 /** The sequence above; stops as soon as V8 has shrunk the new space to below half of what it was. */
 export async function releaseYoungGeneration(
-  gc: MinorGc,
+  gc: NodeGc,
   measure: () => number = newSpaceBytes,
   spacingMs = SPACING_MS,
 ): Promise<ReleaseResult> {
@@ -73,9 +87,16 @@ export interface QuietDetectorOptions {
   quietSamples: number;
   /** new-space size (bytes) above which it counts as grown */
   grownBytes: number;
+  /** old-space growth (bytes) since the last full GC above which it counts as grown */
+  oldGrownBytes: number;
 }
 
-export const DEFAULT_QUIET: QuietDetectorOptions = { busyUtilization: 0.05, quietSamples: 4, grownBytes: 16 * 2 ** 20 };
+export const DEFAULT_QUIET: QuietDetectorOptions = {
+  busyUtilization: 0.05,
+  quietSamples: 4,
+  grownBytes: 16 * 2 ** 20,
+  oldGrownBytes: OLD_GROWN_BYTES,
+};
 
 /**
  * The decision, apart from timers and V8 so it can be tested: fed one sample per tick, says when to
@@ -84,14 +105,14 @@ export const DEFAULT_QUIET: QuietDetectorOptions = { busyUtilization: 0.05, quie
 export function createQuietDetector(o: QuietDetectorOptions = DEFAULT_QUIET) {
   let armed = false;
   let quiet = 0;
-  return (utilization: number, newSpace: number): boolean => {
+  return (utilization: number, newSpace: number, oldGrowth = 0): boolean => {
     if (utilization >= o.busyUtilization) {
       armed = true;
       quiet = 0;
       return false;
     }
     quiet++;
-    if (!armed || quiet < o.quietSamples || newSpace <= o.grownBytes) return false;
+    if (!armed || quiet < o.quietSamples || (newSpace <= o.grownBytes && oldGrowth <= o.oldGrownBytes)) return false;
     armed = false;
     return true;
   };
@@ -108,7 +129,7 @@ export interface YoungGenerationRelease {
  */
 export function startYoungGenerationRelease(
   logger: Logger,
-  gc: MinorGc | undefined = (globalThis as { gc?: MinorGc }).gc,
+  gc: NodeGc | undefined = (globalThis as { gc?: NodeGc }).gc,
   sampleMs = 250,
 ): YoungGenerationRelease {
   if (typeof gc !== 'function') {
@@ -118,19 +139,33 @@ export function startYoungGenerationRelease(
   const decide = createQuietDetector();
   let last = performance.eventLoopUtilization();
   let releasing = false;
+  // old-space used bytes right after the last full GC (start-up's garbage counts as growth once)
+  let oldAfterFullGc = oldSpaceUsedBytes();
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
     const { utilization } = performance.eventLoopUtilization(now, last);
     last = now;
-    // getHeapSpaceStatistics only when it could matter: a busy sample decides nothing
-    if (releasing || !decide(utilization, utilization < DEFAULT_QUIET.busyUtilization ? newSpaceBytes() : 0)) return;
+    // heap statistics only when it could matter: a busy sample decides nothing
+    const quiet = utilization < DEFAULT_QUIET.busyUtilization;
+    if (releasing || !decide(utilization, quiet ? newSpaceBytes() : 0, quiet ? oldSpaceUsedBytes() - oldAfterFullGc : 0)) return;
     releasing = true;
-    void releaseYoungGeneration(gc).then((r) => {
+    const oldBefore = oldSpaceUsedBytes();
+    let fullGcMs: number | undefined;
+    if (oldBefore - oldAfterFullGc > DEFAULT_QUIET.oldGrownBytes) {
+      const t = performance.now();
+      gc();
+      fullGcMs = Math.round((performance.now() - t) * 10) / 10;
+      oldAfterFullGc = oldSpaceUsedBytes();
+    } else {
+      // V8's own major GCs lower the baseline too
+      oldAfterFullGc = Math.min(oldAfterFullGc, oldBefore);
+    }
+    const full = fullGcMs !== undefined ? { oldSpaceMiB: [oldBefore / 2 ** 20, oldAfterFullGc / 2 ** 20], fullGcMs } : {};
+    const young = newSpaceBytes() > DEFAULT_QUIET.grownBytes ? releaseYoungGeneration(gc) : Promise.resolve(undefined);
+    void young.then((r) => {
       releasing = false;
-      logger.debug(
-        { newSpaceMiB: [r.beforeBytes / 2 ** 20, r.afterBytes / 2 ** 20], gcs: r.gcs, ms: Math.round(r.ms * 10) / 10 },
-        'young generation released',
-      );
+      const newSpace = r ? { newSpaceMiB: [r.beforeBytes / 2 ** 20, r.afterBytes / 2 ** 20], gcs: r.gcs, ms: Math.round(r.ms * 10) / 10 } : {};
+      logger.debug({ ...newSpace, ...full }, 'heap released at quiet time');
     });
   }, sampleMs);
   timer.unref();
