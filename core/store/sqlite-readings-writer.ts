@@ -4,25 +4,21 @@
  * Synchronous on purpose: better-sqlite3 is synchronous, so a merge step can never
  * interleave with a write or a read on this connection.
  *
- * Background merges run in slices: once `mergeThresholdRows` rows are staged, that
- * generation of staged rows is frozen (rows up to a staging seq) and moved into
- * `readings` a few series at a time, one short transaction per event-loop turn, from
- * the in-memory mirror (series by series, so each slice touches each series' tail page
- * once, as the one-statement merge did). One 100k-row merge on a 10 M-row table held
- * the event loop for 200+ ms, long enough to stall every PUBACK behind it. The frozen
- * rows stay in staging until the whole generation is in `readings`, then are deleted
- * by seq range; a process killed half way re-merges staging at the next open, which is
- * idempotent (INSERT OR REPLACE in seq order), so nothing acknowledged is lost and the
- * last write of a key still wins. Reads lay the generation being merged and the rows
- * staged since over `readings` (mirror of both), the later winning.
+ * Background merges run in slices (sqlite-readings-sliced-merge.ts): once
+ * `mergeThresholdRows` rows are staged, that generation is frozen and moved into
+ * `readings` a few series per event-loop turn, so PUBACKs keep flowing. Reads lay the
+ * generation being merged and the rows staged since over `readings` (mirror of both),
+ * the later winning.
  */
 import type Database from 'better-sqlite3';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import type { ReadingPoint } from '../readings.ts';
 import { overlayRows, type StoredRow } from './sqlite-readings-overlay.ts';
-import { appendStaged, newestStagedRow, type StagedColumns, stagedRows } from './sqlite-readings-staged.ts';
 import { KIND_BOOLEAN, KIND_NUMBER, KIND_STRING } from './sqlite-readings-schema.ts';
+import { createSlicedMerge } from './sqlite-readings-sliced-merge.ts';
+import { appendStaged, newestStagedRow, type StagedColumns, stagedRows } from './sqlite-readings-staged.ts';
+import { createRowBatcher } from './sqlite-row-batcher.ts';
 
 export interface SqliteReadingsWriter {
   write(points: readonly ReadingPoint[]): void;
@@ -45,8 +41,6 @@ export interface SqliteReadingsWriter {
   close(): void;
 }
 
-/** Points per multi-row INSERT into staging (5 parameters each), and into readings when merging slices. */
-const STAGE_CHUNK = 64;
 /**
  * Rows per merge slice (one transaction, one event-loop turn): ~10 ms on the shared
  * 2-core dev machine with a 10 M-row table; the slice ends at a series boundary.
@@ -78,31 +72,14 @@ export function createSqliteReadingsWriter(
   const insertSeries = db.prepare<[string, string, string]>(
     'INSERT INTO series (bucket_id, source_id, metric) VALUES (?, ?, ?)',
   );
-  const insertStaging = db.prepare<[number, number, number | null, string | null, number]>(
-    'INSERT INTO staging (series_id, ts, num, txt, kind) VALUES (?, ?, ?, ?, ?)',
-  );
-  // One statement call per STAGE_CHUNK points: each run() crosses into native code and
-  // resets the statement, which was the store's largest per-point cost. Rows keep their
-  // order within the VALUES list, so seq still follows the write order.
-  const insertStagingChunk = db.prepare(
-    `INSERT INTO staging (series_id, ts, num, txt, kind) VALUES ${Array.from({ length: STAGE_CHUNK }, () => '(?, ?, ?, ?, ?)').join(', ')}`,
-  );
-  const chunkArgs: (number | string | null)[] = new Array(STAGE_CHUNK * 5).fill(null);
+  const insertStaging = createRowBatcher(db, 'INSERT INTO staging (series_id, ts, num, txt, kind)');
   // ORDER BY ... seq makes a later write of the same key land later, so REPLACE keeps it.
   const mergeInsert = db.prepare(
     `INSERT OR REPLACE INTO readings (series_id, ts, num, txt, kind)
      SELECT series_id, ts, num, txt, kind FROM staging ORDER BY series_id, ts, seq`,
   );
   const clearStaging = db.prepare('DELETE FROM staging');
-  const maxSeq = db.prepare('SELECT max(seq) AS s FROM staging').pluck();
-  const minSeq = db.prepare('SELECT min(seq) AS s FROM staging').pluck();
-  const clearStagingUpTo = db.prepare<[number]>('DELETE FROM staging WHERE seq <= ?');
-  const readingsInsert = db.prepare<[number, number, number | null, string | null, number]>(
-    'INSERT OR REPLACE INTO readings (series_id, ts, num, txt, kind) VALUES (?, ?, ?, ?, ?)',
-  );
-  const readingsInsertChunk = db.prepare(
-    `INSERT OR REPLACE INTO readings (series_id, ts, num, txt, kind) VALUES ${Array.from({ length: STAGE_CHUNK }, () => '(?, ?, ?, ?, ?)').join(', ')}`,
-  );
+  const merge = createSlicedMerge(db);
 
   /** bucket → source → metric → series id: nested, so a lookup builds no key string per point. */
   const cache = new Map<string, Map<string, Map<string, number>>>();
@@ -114,16 +91,6 @@ export function createSqliteReadingsWriter(
    * outlive several young-generation collections. Updated only after a commit succeeds.
    */
   let mirror = new Map<number, StagedColumns>();
-  /** The generation being merged in slices: series not yet moved into `readings`. */
-  let merging = new Map<number, StagedColumns>();
-  /** Its series ids in key order, and how far the slices got. */
-  let mergeQueue: number[] = [];
-  let mergeNext = 0;
-  /** Staging seq of the generation's last row; 0 when no generation is being merged. */
-  let mergeUpTo = 0;
-  /** Staging seq up to which the generation's rows are deleted (deletion starts once all are merged). */
-  let deletedUpTo = 0;
-  let mergingRows = 0;
   // Rows left in staging by a previous process (killed before merging) count too.
   // `staged` counts the rows in staging that are not part of the generation being merged.
   let staged = (db.prepare('SELECT count(*) AS n FROM staging').get() as { n: number }).n;
@@ -155,8 +122,8 @@ export function createSqliteReadingsWriter(
 
   /** Returns, per point, its series id, for the mirror once the commit succeeded. */
   const writeTx = db.transaction((points: readonly ReadingPoint[]) => {
+    insertStaging.reset();
     const ids: number[] = new Array(points.length);
-    const whole = points.length - (points.length % STAGE_CHUNK);
     for (let i = 0; i < points.length; i++) {
       const p = points[i]!;
       const sid = seriesId(p);
@@ -166,18 +133,9 @@ export function createSqliteReadingsWriter(
       const num = typeof v === 'number' ? v : typeof v === 'boolean' ? (v ? 1 : 0) : null;
       const txt = typeof v === 'string' ? v : null;
       const kind = typeof v === 'number' ? KIND_NUMBER : typeof v === 'boolean' ? KIND_BOOLEAN : KIND_STRING;
-      if (i >= whole) {
-        insertStaging.run(sid, p.ts, num, txt, kind);
-        continue;
-      }
-      const o = (i % STAGE_CHUNK) * 5;
-      chunkArgs[o] = sid;
-      chunkArgs[o + 1] = p.ts;
-      chunkArgs[o + 2] = num;
-      chunkArgs[o + 3] = txt;
-      chunkArgs[o + 4] = kind;
-      if (o === (STAGE_CHUNK - 1) * 5) insertStagingChunk.run(chunkArgs);
+      insertStaging.add(sid, p.ts, num, txt, kind);
     }
+    insertStaging.flush();
     return ids;
   });
 
@@ -203,103 +161,36 @@ export function createSqliteReadingsWriter(
       clearTimeout(timer);
       timer = null;
     }
-    if (staged === 0 && mergeUpTo === 0) return;
-    const rows = staged + mergingRows;
+    if (staged === 0 && !merge.active) return;
+    const rows = staged + merge.rows;
     const started = performance.now();
     // Also what is left of a generation being merged in slices: re-inserting its
     // already-merged rows is harmless (same values, seq order keeps the last write).
     mergeTx();
     mirror.clear();
-    merging.clear();
-    mergeQueue = [];
-    mergeNext = 0;
-    mergeUpTo = 0;
-    mergingRows = 0;
+    merge.clear();
     staged = 0;
     merges++;
     lastMergeAt = opts.clock.now();
     opts.logger.debug({ rows, ms: Math.round(performance.now() - started) }, 'merged staged readings');
   }
 
-  /** Moves one slice of the generation's series (whole series, in key order) into `readings`. */
-  const sliceTx = db.transaction((budget: number): number => {
-    let rows = 0;
-    let k = 0;
-    let i = mergeNext;
-    for (; i < mergeQueue.length && rows < budget; i++) {
-      const sid = mergeQueue[i]!;
-      const cols = merging.get(sid)!;
-      const { ts, num, kind, txt } = cols;
-      const n = ts.length;
-      // write order: a later write of the same ts replaces the earlier one, as the merge's ORDER BY seq does
-      for (let r = 0; r < n; r++) {
-        const isText = kind[r] === KIND_STRING;
-        const o = k * 5;
-        chunkArgs[o] = sid;
-        chunkArgs[o + 1] = ts[r]!;
-        chunkArgs[o + 2] = isText ? null : num[r]!;
-        chunkArgs[o + 3] = isText ? (txt?.get(r) ?? '') : null;
-        chunkArgs[o + 4] = kind[r]!;
-        if (++k === STAGE_CHUNK) {
-          readingsInsertChunk.run(chunkArgs);
-          k = 0;
-        }
-      }
-      rows += n;
-    }
-    for (let j = 0; j < k; j++) {
-      const o = j * 5;
-      readingsInsert.run(
-        chunkArgs[o] as number,
-        chunkArgs[o + 1] as number,
-        chunkArgs[o + 2] as number | null,
-        chunkArgs[o + 3] as string | null,
-        chunkArgs[o + 4] as number,
-      );
-    }
-    return i;
-  });
-
-  function startGeneration(): boolean {
-    if (staged === 0) return false;
-    mergeUpTo = maxSeq.get() as number;
-    deletedUpTo = (minSeq.get() as number) - 1;
-    merging = mirror;
-    mirror = new Map();
-    mergeQueue = [...merging.keys()].sort((a, b) => a - b);
-    mergeNext = 0;
-    mergingRows = staged;
-    staged = 0;
-    return true;
-  }
-
   function mergeStep(): boolean {
-    if (mergeUpTo === 0) {
+    if (!merge.active) {
       if (timer) {
         clearTimeout(timer);
         timer = null;
       }
-      if (!startGeneration()) return false;
+      if (staged === 0) return false;
+      merge.start(mirror, staged);
+      mirror = new Map();
+      staged = 0;
     }
     const started = performance.now();
+    const rows = merge.rows;
     // Writes that outrun the slices make the slices bigger rather than the backlog longer.
     const scale = 1 + Math.floor(staged / opts.mergeThresholdRows);
-    if (mergeNext < mergeQueue.length) {
-      const until = sliceTx(sliceRows * scale);
-      // Only after the commit: these series are now read from `readings` (plus newer staged rows).
-      for (let i = mergeNext; i < until; i++) merging.delete(mergeQueue[i]!);
-      mergeNext = until;
-      return true;
-    }
-    // The whole generation is in `readings`: its staging rows can go, a chunk per step.
-    deletedUpTo = Math.min(mergeUpTo, deletedUpTo + deleteRows * scale);
-    clearStagingUpTo.run(deletedUpTo);
-    if (deletedUpTo < mergeUpTo) return true;
-    const rows = mergingRows;
-    mergeUpTo = 0;
-    mergingRows = 0;
-    mergeQueue = [];
-    mergeNext = 0;
+    if (!merge.step(sliceRows * scale, deleteRows * scale)) return true;
     merges++;
     lastMergeAt = opts.clock.now();
     opts.logger.debug({ rows, lastSliceMs: Math.round(performance.now() - started) }, 'merged staged readings');
@@ -346,7 +237,7 @@ export function createSqliteReadingsWriter(
       }
       remember(points, ids);
       staged += points.length;
-      if (staged >= opts.mergeThresholdRows || mergeUpTo !== 0) {
+      if (staged >= opts.mergeThresholdRows || merge.active) {
         // After the caller's acknowledgement, not before it.
         if (!mergeScheduled) {
           mergeScheduled = true;
@@ -361,7 +252,7 @@ export function createSqliteReadingsWriter(
     mergeStep,
     stagedRange(seriesId, from, to) {
       const newer = mirror.get(seriesId);
-      const older = merging.get(seriesId);
+      const older = merge.pending(seriesId);
       const rows = newer ? stagedRows(newer, from, to) : [];
       if (!older) return rows;
       // a row staged after the generation froze replaces the generation's row of that ts
@@ -369,7 +260,7 @@ export function createSqliteReadingsWriter(
     },
     newestStaged(seriesId) {
       const newer = mirror.get(seriesId);
-      const older = merging.get(seriesId);
+      const older = merge.pending(seriesId);
       const a = newer ? newestStagedRow(newer) : undefined;
       const b = older ? newestStagedRow(older) : undefined;
       return a && (!b || a.ts >= b.ts) ? a : b;
@@ -377,7 +268,7 @@ export function createSqliteReadingsWriter(
     forgetSeries() {
       cache.clear();
     },
-    status: () => ({ stagedRows: staged + mergingRows, mergingRows, merges, lastMergeAt }),
+    status: () => ({ stagedRows: staged + merge.rows, mergingRows: merge.rows, merges, lastMergeAt }),
     close() {
       if (closed) return;
       closed = true;
