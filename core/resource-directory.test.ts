@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createTestEnv, type TestEnv } from './auth/testing/fixture.ts';
 import { type BucketService, createBucketService } from './buckets/bucket-service.ts';
 import { createDataSourceService, type DataSourceService } from './data-sources/data-source-service.ts';
@@ -127,6 +127,41 @@ describe('resource directory', () => {
       expect((await sources.get(alice, b.id, s1.id)).lastSeenAt).toBe(t0 + 60_001);
     } finally {
       await periodic.close();
+    }
+  });
+
+  it('the periodic flush writes at most maxPerFlush sources, the rest in the next periods; flush() writes all', async () => {
+    const b = await buckets.create(alice, { name: 'b' });
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) ids.push((await sources.create(alice, b.id, { name: `s${i}` })).id);
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const periodic = createResourceDirectory({
+      db: env.db,
+      events: env.events,
+      clock: env.clock,
+      logger: silentLogger,
+      flushMs: 1000,
+      maxPerFlush: 3,
+    });
+    const updates = () => env.queries.byKind.get('UpdateQueryNode') ?? 0;
+    try {
+      const t0 = env.clock.now();
+      env.resetQueryCount();
+      periodic.markSourcesSeen(b.id, ids, t0);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(updates()).toBe(3);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(updates()).toBe(6);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(updates()).toBe(7);
+      for (const id of ids) expect((await sources.get(alice, b.id, id)).lastSeenAt).toBe(t0);
+      // flush() is not capped
+      periodic.markSourcesSeen(b.id, ids, t0 + 1);
+      await periodic.flush();
+      expect(updates()).toBe(14);
+    } finally {
+      await periodic.close();
+      vi.useRealTimers();
     }
   });
 });
