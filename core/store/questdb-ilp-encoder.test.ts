@@ -20,13 +20,13 @@ describe('ILP encoder', () => {
       3,
     );
     const expected = Buffer.concat([
-      Buffer.from('readings,bucket=b1,source=s1,metric=temp,kind=n num==\u0010', 'latin1'),
+      Buffer.from('readings,bucket=b1,source=s1,metric=temp,series=b1/s1/temp,kind=n num==\u0010', 'latin1'),
       double(21.5),
       Buffer.from(' 1700000000123000000\n', 'latin1'),
-      Buffer.from('readings,bucket=b1,source=s1,metric=on,kind=b num==\u0010', 'latin1'),
+      Buffer.from('readings,bucket=b1,source=s1,metric=on,series=b1/s1/on,kind=b num==\u0010', 'latin1'),
       double(1),
       Buffer.from(' 0000000\n', 'latin1'),
-      Buffer.from('readings,bucket=b1,source=s1,metric=msg,kind=s str="a \\"q\\" \\\\ b\\\nc" 5000000\n', 'utf8'),
+      Buffer.from('readings,bucket=b1,source=s1,metric=msg,series=b1/s1/msg,kind=s str="a \\"q\\" \\\\ b\\\nc" 5000000\n', 'utf8'),
     ]);
     expect(out.equals(expected)).toBe(true);
   });
@@ -38,11 +38,11 @@ describe('ILP encoder', () => {
       { bucketId: 'b,1', dataSourceId: 'a b', metric: 'k=v\\', ts: 2, value: false },
     ];
     const out = enc.encode(points, 1, 2);
-    const prefix = 't,bucket=b\\,1,source=a\\ b,metric=k\\=v\\\\,kind=b num==\u0010';
+    const prefix = 't,bucket=b\\,1,source=a\\ b,metric=k\\=v\\\\,series=b\\,1/a\\ b/k\\=v\\\\,kind=b num==\u0010';
     expect(out.subarray(0, prefix.length).toString('latin1')).toBe(prefix);
     expect(out.readDoubleLE(prefix.length)).toBe(0);
     expect(out.subarray(prefix.length + 8).toString('latin1')).toBe(' 2000000\n');
-    expect(enc.encode(points, 0, 1).toString('latin1')).toContain('t,bucket=b,source=x,metric=m,kind=n ');
+    expect(enc.encode(points, 0, 1).toString('latin1')).toContain('t,bucket=b,source=x,metric=m,series=b/x/m,kind=n ');
   });
 
   it('grows its buffer for large batches and keeps every line', () => {

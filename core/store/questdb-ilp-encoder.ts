@@ -4,7 +4,7 @@
  * Hand-written on purpose: @questdb/nodejs-client's Sender escapes every symbol one
  * character at a time (a Buffer.write per character), which was 28% of dakkio's CPU
  * under MQTT ingest on the QuestDB store. Here the part of a line that only depends on
- * the series — `table,bucket=…,source=…,metric=…,kind=… ` — is escaped once and cached
+ * the series — `table,bucket=…,source=…,metric=…,series=…,kind=… ` — is escaped once and cached
  * as bytes, so a number reading costs one copy, nine bytes of binary double and its
  * timestamp digits. The client's transport still sends the buffer (retries, timeouts
  * and errors unchanged).
@@ -13,6 +13,7 @@
  * `<prefix>str="<escaped>" <ts>000000\n`; timestamps in nanoseconds (`/write?precision=n`).
  */
 import type { ReadingPoint } from '../readings.ts';
+import { SERIES_COLUMN, seriesKey } from './questdb-schema.ts';
 
 /** Escapes a symbol value or tag the way the ILP parser expects (space, comma, equals, newlines, backslash). */
 export function escapeSymbol(s: string): string {
@@ -64,7 +65,9 @@ export function createIlpEncoder(table: string): IlpEncoder {
     }
     let p = byMetric.get(metric);
     if (!p) {
-      const head = `${tablePart},bucket=${escapeSymbol(bucket)},source=${escapeSymbol(source)},metric=${escapeSymbol(metric)},kind=`;
+      // every row carries its series key (the indexed column reads go through)
+      const key = escapeSymbol(seriesKey(bucket, source, metric));
+      const head = `${tablePart},bucket=${escapeSymbol(bucket)},source=${escapeSymbol(source)},metric=${escapeSymbol(metric)},${SERIES_COLUMN}=${key},kind=`;
       p = KINDS.map((k) => Buffer.from(`${head}${k} `, 'utf8'));
       byMetric.set(metric, p);
       cached++;

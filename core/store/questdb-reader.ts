@@ -14,8 +14,11 @@ import type {
   Series,
   SeriesSelector,
 } from '../readings.ts';
-import { DELETED_KIND, assertTableName, decodeValue } from './questdb-schema.ts';
+import { DELETED_KIND, SERIES_COLUMN, assertTableName, decodeValue, seriesKey } from './questdb-schema.ts';
+import { type ReadTarget, indexedSeries, selection } from './questdb-selection.ts';
 import { isoParam, type QuestDbSql } from './questdb-sql.ts';
+
+export type { ReadTarget } from './questdb-selection.ts';
 
 const DAY_MS = 86_400_000;
 const STREAM_PAGE = 10_000;
@@ -23,33 +26,6 @@ const STREAM_PAGE = 10_000;
 type Row = Record<string, unknown>;
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
-
-/**
- * Up to this many ids/metrics are matched as `(col = $a OR col = $b …)`: QuestDB 9.3
- * compiles that filter with its JIT, while `col IN ($a, $b)` over bind variables is
- * evaluated row by row without it (30-day, one-series aggregate on 10 M rows: ~560 ms
- * with IN, ~30 ms with =; see bench/RESULTS.md). Longer lists keep IN.
- */
-const MAX_OR_TERMS = 32;
-
-/** Builds the WHERE clause of a selector; returns null when it can match nothing (empty id/metric lists). */
-export function selectorWhere(sel: SeriesSelector, params: unknown[]): string | null {
-  if (sel.dataSourceIds?.length === 0 || sel.metrics?.length === 0) return null;
-  const bind = (v: unknown) => {
-    params.push(v);
-    return `$${params.length}`;
-  };
-  const oneOf = (col: string, values: readonly string[]) =>
-    values.length <= MAX_OR_TERMS
-      ? `(${values.map((v) => `${col} = ${bind(v)}`).join(' OR ')})`
-      : `${col} IN (${values.map(bind).join(', ')})`;
-  // the designated timestamp first: QuestDB turns it into an interval scan of the partitions
-  const parts = [`ts >= ${bind(isoParam(sel.from))}`, `ts < ${bind(isoParam(sel.to))}`];
-  parts.push(`bucket = ${bind(sel.bucketId)}`, `kind != '${DELETED_KIND}'`);
-  if (sel.dataSourceIds) parts.push(oneOf('source', sel.dataSourceIds));
-  if (sel.metrics) parts.push(oneOf('metric', sel.metrics));
-  return parts.join(' AND ');
-}
 
 function groupSeries(rows: { source: string; metric: string; ts: number; value: ReadingValue }[], limit: number): Series[] {
   const bySeries = new Map<string, Series>();
@@ -74,23 +50,25 @@ function groupSeries(rows: { source: string; metric: string; ts: number; value: 
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-export async function queryRaw(sql: QuestDbSql, table: string, q: RawQuery): Promise<Series[]> {
-  const t = assertTableName(table);
+export async function queryRaw(sql: QuestDbSql, target: ReadTarget, q: RawQuery): Promise<Series[]> {
+  const t = assertTableName(target.table);
   const params: unknown[] = [];
-  const where = selectorWhere(q, params);
-  if (where === null || q.to <= q.from || q.limitPerSeries <= 0) return [];
+  const sel = selection(q, target.keyed, params);
+  if (sel === null || q.to <= q.from || q.limitPerSeries <= 0) return [];
   params.push(Math.floor(q.limitPerSeries));
-  const rows = await sql.query(
-    `SELECT source, metric, ts, kind, num, str FROM (
-       SELECT source, metric, ts, kind, num, str, row_number() OVER (PARTITION BY source, metric ORDER BY ts) rn
-       FROM ${t} WHERE ${where}
-     ) WHERE rn <= $${params.length}`,
-    params,
-  );
+  const single = indexedSeries(q, target.keyed)?.size === 1;
+  // one indexed series comes out of its index scan in ts order: a plain LIMIT does what
+  // the row_number() window does for several
+  const text = single
+    ? `SELECT ${sel.seriesCols}, ts, kind, num, str FROM ${t} WHERE ${sel.where} ORDER BY ts LIMIT $${params.length}`
+    : `SELECT ${sel.seriesCols}, ts, kind, num, str FROM (
+       SELECT ${sel.seriesCols}, ts, kind, num, str, row_number() OVER (PARTITION BY ${sel.seriesCols} ORDER BY ts) rn
+       FROM ${t} WHERE ${sel.where}
+     ) WHERE rn <= $${params.length}`;
+  const rows = await sql.query(text, params);
   return groupSeries(
     rows.map((r) => ({
-      source: String(r.source),
-      metric: String(r.metric),
+      ...sel.seriesOf(r),
       ts: num(r.ts),
       value: decodeValue(String(r.kind), numOrNull(r.num), (r.str as string | null) ?? null),
     })),
@@ -128,31 +106,30 @@ export function sampleStride(intervalMs: number): string {
  * (UTC) gives that whenever the interval divides a day, which every API interval
  * does; other intervals group by the epoch-floored timestamp instead.
  */
-export async function queryAggregate(sql: QuestDbSql, table: string, q: AggregateQuery): Promise<Series[]> {
-  const t = assertTableName(table);
+export async function queryAggregate(sql: QuestDbSql, target: ReadTarget, q: AggregateQuery): Promise<Series[]> {
+  const t = assertTableName(target.table);
   if (!Number.isSafeInteger(q.intervalMs) || q.intervalMs <= 0) {
     throw new DakkioError('validation_failed', `invalid aggregation interval: ${q.intervalMs}`);
   }
   const params: unknown[] = [];
-  const where = selectorWhere(q, params);
-  if (where === null || q.to <= q.from || q.limitPerSeries <= 0) return [];
+  const sel = selection(q, target.keyed, params);
+  if (sel === null || q.to <= q.from || q.limitPerSeries <= 0) return [];
   const agg = aggregateSql[q.fn];
-  const filter = agg.numericOnly ? `${where} AND kind IN ('n', 'b')` : where;
+  const filter = agg.numericOnly ? `${sel.where} AND kind IN ('n', 'b')` : sel.where;
   let text: string;
   if (DAY_MS % q.intervalMs === 0) {
-    text = `SELECT ts, source, metric, ${agg.select} FROM ${t} WHERE ${filter} SAMPLE BY ${sampleStride(q.intervalMs)} ALIGN TO CALENDAR`;
+    text = `SELECT ts, ${sel.seriesCols}, ${agg.select} FROM ${t} WHERE ${filter} SAMPLE BY ${sampleStride(q.intervalMs)} ALIGN TO CALENDAR`;
   } else {
     params.push(q.intervalMs * 1000);
     const k = `$${params.length}`;
-    text = `SELECT source, metric, (cast(ts AS long) / ${k}) * ${k} bstart, ${agg.select} FROM ${t} WHERE ${filter}`;
+    text = `SELECT ${sel.seriesCols}, (cast(ts AS long) / ${k}) * ${k} bstart, ${agg.select} FROM ${t} WHERE ${filter}`;
   }
   const rows = await sql.query(text, params);
   return groupSeries(
     rows
       .filter((r) => (r.k === undefined ? r.v !== null && r.v !== undefined : r.k !== null))
       .map((r) => ({
-        source: String(r.source),
-        metric: String(r.metric),
+        ...sel.seriesOf(r),
         ts: r.bstart === undefined ? num(r.ts) : Math.floor(num(r.bstart) / 1000),
         value:
           r.k === undefined ? num(r.v) : decodeValue(String(r.k), numOrNull(r.v), (r.sv as string | null) ?? null),
@@ -167,28 +144,32 @@ export async function queryAggregate(sql: QuestDbSql, table: string, q: Aggregat
  */
 export async function* streamRaw(
   sql: QuestDbSql,
-  table: string,
+  target: ReadTarget,
   q: SeriesSelector & { limit?: number },
 ): AsyncGenerator<{ dataSourceId: string; metric: string; ts: number; value: ReadingValue }> {
-  const t = assertTableName(table);
+  const t = assertTableName(target.table);
   const params: unknown[] = [];
-  const where = selectorWhere(q, params);
-  if (where === null || q.to <= q.from) return;
+  const sel = selection(q, target.keyed, params);
+  if (sel === null || q.to <= q.from) return;
   const limit = q.limit ?? Number.POSITIVE_INFINITY;
   if (limit <= 0) return;
-  const series = (await sql.query(`SELECT source, metric, count() n FROM ${t} WHERE ${where}`, params))
-    .map((r) => ({ source: String(r.source), metric: String(r.metric) }))
+  const series = (await sql.query(`SELECT ${sel.seriesCols}, count() n FROM ${t} WHERE ${sel.where}`, params))
+    .map((r) => sel.seriesOf(r))
     .sort((a, b) => (a.source === b.source ? cmp(a.metric, b.metric) : cmp(a.source, b.source)));
+  // each page of one series: by its key through the index once every row has one
+  const seriesWhere = target.keyed ? `${SERIES_COLUMN} = $1` : 'bucket = $1 AND source = $2 AND metric = $3';
   let emitted = 0;
   for (const s of series) {
     let after: number | null = null;
     while (emitted < limit) {
       const page = Math.min(STREAM_PAGE, limit - emitted);
+      const which = target.keyed ? [seriesKey(q.bucketId, s.source, s.metric)] : [q.bucketId, s.source, s.metric];
+      const n = which.length;
       const rows: Row[] = await sql.query(
         `SELECT ts, kind, num, str FROM ${t}
-         WHERE bucket = $1 AND source = $2 AND metric = $3 AND kind != '${DELETED_KIND}'
-           AND ts >= $4 AND ts < $5 ORDER BY ts LIMIT $6`,
-        [q.bucketId, s.source, s.metric, isoParam(after === null ? q.from : after + 1), isoParam(q.to), page],
+         WHERE ${seriesWhere} AND kind != '${DELETED_KIND}'
+           AND ts >= $${n + 1} AND ts < $${n + 2} ORDER BY ts LIMIT $${n + 3}`,
+        [...which, isoParam(after === null ? q.from : after + 1), isoParam(q.to), page],
       );
       for (const r of rows) {
         yield {
@@ -205,16 +186,19 @@ export async function* streamRaw(
   }
 }
 
-export async function latest(sql: QuestDbSql, table: string, bucketId: string, dataSourceId?: string): Promise<LatestValue[]> {
-  const t = assertTableName(table);
+export async function latest(sql: QuestDbSql, target: ReadTarget, bucketId: string, dataSourceId?: string): Promise<LatestValue[]> {
+  const t = assertTableName(target.table);
   const params: unknown[] = [bucketId];
   let where = `bucket = $1 AND kind != '${DELETED_KIND}'`;
   if (dataSourceId !== undefined) {
     params.push(dataSourceId);
     where += ' AND source = $2';
   }
+  // one key column instead of two: QuestDB 9.3 then tracks the keys it has seen in a list
+  // (LatestByDeferredListValuesFiltered) instead of a map of symbol pairs
+  const by = target.keyed ? SERIES_COLUMN : 'source, metric';
   const rows = await sql.query(
-    `SELECT source, metric, ts, kind, num, str FROM ${t} WHERE ${where} LATEST ON ts PARTITION BY source, metric`,
+    `SELECT source, metric, ts, kind, num, str FROM ${t} WHERE ${where} LATEST ON ts PARTITION BY ${by}`,
     params,
   );
   return rows

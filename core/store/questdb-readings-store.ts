@@ -15,7 +15,8 @@ import type { ReadingStore, ReadingStoreHealth } from '../ports/reading-store.ts
 import type { ReadingPoint } from '../readings.ts';
 import * as reader from './questdb-reader.ts';
 import * as retention from './questdb-retention.ts';
-import { DEFAULT_QUESTDB_TABLE, assertTableName, encodeValue, ensureSchema } from './questdb-schema.ts';
+import { createSeriesKeying, ensureSchema } from './questdb-migration.ts';
+import { DEFAULT_QUESTDB_TABLE, assertTableName, encodeValue } from './questdb-schema.ts';
 import { createSpoolDrainer } from './questdb-drainer.ts';
 import { openQuestDbSpool } from './questdb-spool.ts';
 import { createQuestDbSql, toStoreError } from './questdb-sql.ts';
@@ -53,11 +54,18 @@ export interface QuestDbReadingStoreOptions {
   rowsPerRequest?: number;
   /** Upper bound on waiting for WAL apply before a read (then it reads with lag). Default 10 s. */
   walApplyTimeoutMs?: number;
+  /**
+   * false: reads never use the series index and old rows are not keyed — the scan path
+   * a table takes until its migration is done (tests run the contract on both). Default true.
+   */
+  seriesIndex?: boolean;
 }
 
 export interface QuestDbReadingStore extends ReadingStore {
   /** Points waiting in the local spool. */
   spoolDepth(): number;
+  /** Resolves true once every row has its series key and reads use the index. */
+  seriesKeysReady(): Promise<boolean>;
 }
 
 export async function createQuestDbReadingStore(options: QuestDbReadingStoreOptions): Promise<QuestDbReadingStore> {
@@ -81,6 +89,8 @@ export async function createQuestDbReadingStore(options: QuestDbReadingStoreOpti
   });
 
   let schemaReady = false;
+  /** Reads use the series index once every row has its key (see questdb-migration.ts). */
+  const target: reader.ReadTarget = { table, keyed: false };
   let reachable = true;
   let closed = false;
   /** Bumped on every acknowledged change; reads wait for WAL apply while it moved. */
@@ -94,10 +104,24 @@ export async function createQuestDbReadingStore(options: QuestDbReadingStoreOpti
     return run;
   };
 
+  const keying = createSeriesKeying({
+    sql,
+    table,
+    logger,
+    clock: options.clock,
+    walApplyTimeoutMs: walTimeout,
+    enabled: options.seriesIndex !== false,
+    isClosed: () => closed,
+    onKeyed: () => {
+      target.keyed = true;
+    },
+  });
+
   const ensureSchemaOnce = async () => {
     if (schemaReady) return;
     await ensureSchema(sql, table);
     schemaReady = true;
+    keying.soon();
   };
 
   const markDown = (e: unknown) => {
@@ -162,6 +186,7 @@ export async function createQuestDbReadingStore(options: QuestDbReadingStoreOpti
       );
     }
     await ensureSchemaOnce();
+    keying.soon();
     const gen = changeGen;
     if (gen !== appliedGen) {
       await waitForWalApply(sql, table, logger, walTimeout);
@@ -210,17 +235,22 @@ export async function createQuestDbReadingStore(options: QuestDbReadingStoreOpti
       });
     },
 
-    queryRaw: (q) => read(() => reader.queryRaw(sql, table, q)),
-    queryAggregate: (q) => read(() => reader.queryAggregate(sql, table, q)),
+    seriesKeysReady: async () => {
+      await keying.running();
+      return target.keyed;
+    },
+
+    queryRaw: (q) => read(() => reader.queryRaw(sql, target, q)),
+    queryAggregate: (q) => read(() => reader.queryAggregate(sql, target, q)),
     async *streamRaw(q) {
       try {
         await readable();
-        yield* reader.streamRaw(sql, table, q);
+        yield* reader.streamRaw(sql, target, q);
       } catch (e) {
         throw toStoreError(e, 'stream');
       }
     },
-    latest: (bucketId, dataSourceId) => read(() => reader.latest(sql, table, bucketId, dataSourceId)),
+    latest: (bucketId, dataSourceId) => read(() => reader.latest(sql, target, bucketId, dataSourceId)),
     stats: (bucketId) => read(() => reader.stats(sql, table, bucketId)),
     countReadings: (bucketIds, sinceMs) => read(() => reader.countReadings(sql, table, bucketIds, sinceMs)),
 
@@ -263,6 +293,7 @@ export async function createQuestDbReadingStore(options: QuestDbReadingStoreOpti
     async close() {
       if (closed) return;
       closed = true;
+      await keying.running();
       await drainer.close();
       await lock;
       await writer.close().catch((e) => logger.warn({ err: (e as Error).message }, 'questdb writer close failed'));

@@ -1,15 +1,16 @@
 /**
  * QuestDB-only behaviour the shared contract can't see: the non-SAMPLE BY aggregate
  * path, partition drops on retention, hostile names passed as bind values, schema
- * idempotence.
+ * idempotence, the series index and the migration of tables made before it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { makeQuestDbStore, type QuestDbStoreFixture } from '../../test/servers/questdb-fixture.ts';
 import { sharedQuestDb } from '../../test/servers/questdb-provided.ts';
 import type { ReadingPoint } from '../readings.ts';
-import { sampleStride, selectorWhere } from './questdb-reader.ts';
-import { assertTableName, createTableSql } from './questdb-schema.ts';
+import { sampleStride } from './questdb-reader.ts';
+import { selectorWhere } from './questdb-selection.ts';
+import { assertTableName, createTableSql, seriesKey } from './questdb-schema.ts';
 
 const T0 = Date.UTC(2026, 10, 28);
 const DAY = 86_400_000;
@@ -32,6 +33,13 @@ describe('questdb schema helpers', () => {
       expect(() => assertTableName(bad)).toThrowError(expect.objectContaining({ code: 'validation_failed' }));
     }
     expect(() => createTableSql('r; DROP TABLE readings')).toThrow();
+  });
+
+  it('builds series keys that never collide, whatever the ids and metrics hold', () => {
+    expect(seriesKey('b1', 's1', 'temp')).toBe('b1/s1/temp');
+    expect(seriesKey('b', 'a/b', 'c')).not.toBe(seriesKey('b', 'a', 'b/c'));
+    expect(seriesKey('b', 'a%2Fb', 'c')).not.toBe(seriesKey('b', 'a/b', 'c'));
+    expect(seriesKey('b/1', 's%1', 'm')).toBe('b%2F1/s%251/m');
   });
 
   it('writes strides in the largest exact unit', () => {
@@ -138,6 +146,108 @@ describe.skipIf(!qdb)('questdb store specifics', () => {
     }
     const avg = await store.queryAggregate({ ...all, dataSourceIds: [S, 'other'], metrics: ['m'], fn: 'avg', intervalMs: 3_600_000 });
     expect(avg).toEqual([{ dataSourceId: S, metric: 'm', points: [[T0, 1]] }]);
+  });
+
+  it('reads named series through the series index', async () => {
+    const { store, table } = await open();
+    await store.write([p(T0, 1), p(T0, 2, B1, 'n')]);
+    expect(await store.seriesKeysReady()).toBe(true);
+    const c = new pg.Client({ connectionString: qdb?.pgUrl });
+    await c.connect();
+    try {
+      const plan = await c.query(
+        `EXPLAIN SELECT ts, avg(num) v FROM ${table} WHERE ts >= $1 AND ts < $2 AND series = $3 SAMPLE BY 1h ALIGN TO CALENDAR`,
+        [new Date(0).toISOString(), new Date(T0 + DAY).toISOString(), seriesKey(B1, S, 'm')],
+      );
+      expect(plan.rows.map((r: Record<string, string>) => Object.values(r)[0]).join('\n')).toContain('Index forward scan on: series');
+    } finally {
+      await c.end();
+    }
+    const avg = await store.queryAggregate({ ...all, dataSourceIds: [S], metrics: ['m', 'n'], fn: 'avg', intervalMs: 3_600_000 });
+    expect(avg).toEqual([
+      { dataSourceId: S, metric: 'm', points: [[T0, 1]] },
+      { dataSourceId: S, metric: 'n', points: [[T0, 2]] },
+    ]);
+  });
+
+  it('migrates a table made before the series column: adds it with its index and keys the old rows', async () => {
+    const table = `readings_legacy${Date.now().toString(36)}`;
+    const c = new pg.Client({ connectionString: qdb?.pgUrl });
+    await c.connect();
+    try {
+      // the DDL of the releases before the series index
+      await c.query(`CREATE TABLE ${table} (ts TIMESTAMP, bucket SYMBOL, source SYMBOL, metric SYMBOL, kind SYMBOL, num DOUBLE, str VARCHAR)
+        TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, bucket, source, metric)`);
+      const old = [
+        [T0 - 2 * DAY, B1, S, 'm', 'n', 1, null],
+        [T0 - DAY, B1, S, 'm', 'n', 3, null],
+        [T0 - DAY, B1, 'a/b', 'c', 'n', 10, null],
+        [T0 - DAY, B1, 'a', 'b/c', 'n', 20, null],
+        [T0, B2, S, 'm%', 's', null, 'on'],
+      ];
+      for (const [ts, ...rest] of old) {
+        await c.query(`INSERT INTO ${table} VALUES ($1, $2, $3, $4, $5, $6, $7)`, [new Date(ts as number).toISOString(), ...rest]);
+      }
+      const f = await open(table);
+      expect(await f.store.seriesKeysReady()).toBe(true);
+      await f.store.write([p(T0 + 1, 5)]);
+      const cols = await c.query(`SELECT "column", indexed FROM table_columns('${table}') WHERE "column" = 'series'`);
+      expect(cols.rows).toEqual([{ column: 'series', indexed: true }]);
+      const rows = await c.query(`SELECT bucket, source, metric, series FROM ${table}`);
+      expect(rows.rows).toHaveLength(6);
+      for (const r of rows.rows) expect(r.series).toBe(seriesKey(r.bucket, r.source, r.metric));
+
+      const q = { ...all, from: T0 - 3 * DAY };
+      expect((await f.store.queryRaw({ ...q, dataSourceIds: [S], metrics: ['m'] }))[0]?.points).toEqual([
+        [T0 - 2 * DAY, 1],
+        [T0 - DAY, 3],
+        [T0 + 1, 5],
+      ]);
+      expect(await f.store.queryRaw({ ...q, dataSourceIds: ['a/b'], metrics: ['c'] })).toEqual([
+        { dataSourceId: 'a/b', metric: 'c', points: [[T0 - DAY, 10]] },
+      ]);
+      expect(await f.store.queryAggregate({ ...q, bucketId: B2, dataSourceIds: [S], metrics: ['m%'], fn: 'last', intervalMs: DAY })).toEqual([
+        { dataSourceId: S, metric: 'm%', points: [[T0, 'on']] },
+      ]);
+      const plan = await c.query(`EXPLAIN SELECT ts FROM ${table} WHERE series = $1`, [seriesKey(B1, 'a/b', 'c')]);
+      expect(plan.rows.map((r: Record<string, string>) => Object.values(r)[0]).join('\n')).toContain('Index forward scan on: series');
+      // through the index, not only through the column: the index was built after the keys
+      const byIndex = await c.query(`SELECT num FROM ${table} WHERE series = $1`, [seriesKey(B1, S, 'm')]);
+      expect(byIndex.rows.map((r: { num: number }) => r.num)).toEqual([1, 3, 5]);
+      await f.store.close();
+
+      // rows an older dakkio wrote after the migration (no key, in an indexed column) are
+      // keyed again on the next start, and the index still finds them afterwards
+      await c.query(`INSERT INTO ${table} (ts, bucket, source, metric, kind, num) VALUES ($1, $2, $3, 'm', 'n', 7)`, [
+        new Date(T0 + 2).toISOString(),
+        B1,
+        S,
+      ]);
+      const again = await open(table);
+      expect(await again.store.seriesKeysReady()).toBe(true);
+      const after = await c.query(`SELECT "column", indexed FROM table_columns('${table}') WHERE "column" = 'series'`);
+      expect(after.rows).toEqual([{ column: 'series', indexed: true }]);
+      const rekeyed = await c.query(`SELECT num FROM ${table} WHERE series = $1`, [seriesKey(B1, S, 'm')]);
+      expect(rekeyed.rows.map((r: { num: number }) => r.num)).toEqual([1, 3, 5, 7]);
+      expect((await again.store.stats(B1)).readings).toBe(6);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('keeps the series index exact through tombstones and rewrites of deleted keys', async () => {
+    const { store } = await open();
+    await store.write([p(T0, 1), p(T0 + 1, 2), p(T0, 3, B1, 'n')]);
+    await store.deleteDataSource(B1, S);
+    expect(await store.queryRaw({ ...all, dataSourceIds: [S], metrics: ['m', 'n'] })).toEqual([]);
+    await store.write([p(T0, 4)]);
+    expect(await store.seriesKeysReady()).toBe(true);
+    expect(await store.queryRaw({ ...all, dataSourceIds: [S], metrics: ['m', 'n'] })).toEqual([
+      { dataSourceId: S, metric: 'm', points: [[T0, 4]] },
+    ]);
+    expect(await store.queryAggregate({ ...all, dataSourceIds: [S], metrics: ['m'], fn: 'count', intervalMs: DAY })).toEqual([
+      { dataSourceId: S, metric: 'm', points: [[T0, 1]] },
+    ]);
   });
 
   it('creates its schema idempotently and reopens on an existing table', async () => {

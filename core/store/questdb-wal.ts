@@ -6,6 +6,9 @@
  * reaches the sequencerTxn seen after our own commit gives a reader exactly the
  * data this process had acknowledged. Writes made by other processes become visible
  * with the usual (normally sub-second) apply lag.
+ *
+ * Resolves true once applied, false when it gave up after timeoutMs (reads then see
+ * the table with lag; the series-key migration retries later instead).
  */
 import { DakkioError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -16,7 +19,7 @@ export async function waitForWalApply(
   table: string,
   logger: Logger,
   timeoutMs: number,
-): Promise<void> {
+): Promise<boolean> {
   const read = async () => {
     const rows = await sql.query(`SELECT writerTxn, sequencerTxn, suspended FROM wal_tables() WHERE name = $1`, [table]);
     const r = rows[0];
@@ -24,7 +27,7 @@ export async function waitForWalApply(
     return { writer: Number(r.writerTxn), sequencer: Number(r.sequencerTxn), suspended: r.suspended === true };
   };
   const first = await read();
-  if (!first) return;
+  if (!first) return true;
   const target = first.sequencer;
   const deadline = Date.now() + timeoutMs;
   let cur = first;
@@ -36,12 +39,13 @@ export async function waitForWalApply(
     }
     if (Date.now() > deadline) {
       logger.warn({ table, writerTxn: cur.writer, target }, 'questdb WAL apply slower than expected; reading with lag');
-      return;
+      return false;
     }
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 100);
     const next = await read();
-    if (!next) return;
+    if (!next) return true;
     cur = next;
   }
+  return true;
 }
