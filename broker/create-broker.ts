@@ -29,6 +29,7 @@ import { startListeners } from './listeners.ts';
 import { groupForForwarding } from './live-forwarder.ts';
 import { guardPacketSize, maxRemainingLengthFor } from './packet-size-guard.ts';
 import { createAckQueue } from './ack-queue.ts';
+import { type PubAckConnection, writePubAck } from './puback.ts';
 import { createPublishHandler, type PublishOutcome } from './publish-handler.ts';
 import { createReadThrottle } from './read-throttle.ts';
 import { createSafeMqEmitter } from './safe-mqemitter.ts';
@@ -115,11 +116,11 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
     );
   };
   const handlePublish = createPublishHandler({ deps, options, counters, reportError });
-  type Publish = { packet: PublishPacket; cb: (err?: Error | null) => void };
-  const acks = createAckQueue<Session, Publish, PublishOutcome>((session, { packet, cb }, outcome) => {
+  type Publish = { client: Client; packet: PublishPacket; cb: (err?: Error | null) => void };
+  const acks = createAckQueue<Session, Publish, PublishOutcome>((session, { client, packet, cb }, outcome) => {
     throttle.released();
     try {
-      applyOutcome(session, packet, outcome, cb);
+      applyOutcome(client, session, packet, outcome, cb);
     } catch (err) {
       // never leave Aedes waiting: an unanswered callback would stall this client for good
       log.error({ err, clientId: session.clientId }, 'mqtt publish outcome failed');
@@ -134,7 +135,13 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
     onPause: () => counters.inc(THROTTLED),
   });
 
-  function applyOutcome(session: Session, packet: PublishPacket, outcome: PublishOutcome, cb: (err?: Error | null) => void) {
+  function applyOutcome(
+    client: Client,
+    session: Session,
+    packet: PublishPacket,
+    outcome: PublishOutcome,
+    cb: (err?: Error | null) => void,
+  ) {
     if (outcome.action === 'forward') return cb(null);
     if (outcome.action === 'disconnect') {
       log.info({ clientId: session.clientId, reason: outcome.reason }, 'mqtt publish refused; disconnecting');
@@ -151,16 +158,24 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
         .storeRetained({ cmd: 'publish', topic: dataTopic(bucketId, dataSourceId), payload: Buffer.from(JSON.stringify(body)), qos: packet.qos, retain: true, dup: false })
         .catch((err: unknown) => log.warn({ err }, 'could not store a retained message'));
     }
+    // QoS 1: the PUBACK in one write (puback.ts); Aedes then goes on with the packet as QoS 0
+    if (packet.qos === 1 && packet.messageId !== undefined && client.connected) {
+      const written = writePubAck(client.conn as unknown as PubAckConnection, packet.messageId, () => {
+        packet.qos = 0;
+        cb(null);
+      });
+      if (written) return;
+    }
     cb(null);
   }
 
   function authorizePublish(client: Client | null, packet: PublishPacket, cb: (err?: Error | null) => void) {
     const session = client ? sessionOf.get(client) : undefined;
     // client null = a will left behind by another cluster node: nobody to act for
-    if (!session) return cb(new Error('no session'));
+    if (!client || !session) return cb(new Error('no session'));
     if (session.dropped || closing) return cb(new Error('session closing'));
     keyLifecycle.refresh(session);
-    acks.add(session, { packet, cb }, handlePublish(session, packet), (err): PublishOutcome => {
+    acks.add(session, { client, packet, cb }, handlePublish(session, packet), (err): PublishOutcome => {
       log.error({ err, clientId: session.clientId }, 'mqtt publish failed');
       return { action: 'disconnect', reason: 'internal' };
     });
