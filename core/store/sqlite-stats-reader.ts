@@ -14,8 +14,8 @@
  * hottest loop — and deletes and retention would have to adjust it. The worker costs the
  * ingest path nothing but a message, and its answer is exact by construction. Measured
  * on 10 M rows (bench/store-stats-stall.ts, bench/RESULTS.md): the longest event-loop gap
- * during a stats call went from the whole call (~3.9 s) to ~90 ms, writes completing
- * throughout.
+ * during a stats call went from the whole call (~4 s) to 15 ms at load 2 (~90 ms at load
+ * 5-17), writes completing throughout.
  *
  * Exactness without a merge: every query of one call runs in one read transaction, so it
  * sees one committed state of both tables. In any committed state the readings of a
