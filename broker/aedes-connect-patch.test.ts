@@ -7,12 +7,11 @@
  * a persistent session gets its backlog in order, a clean session discards it.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Aedes } from 'aedes';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type BareAedes, startBareAedes } from './testing/bare-aedes.ts';
 
 const aedesDir = dirname(fileURLToPath(import.meta.resolve('aedes')));
 
@@ -29,29 +28,20 @@ describe('Aedes connect patch', () => {
     expect(connect).not.toMatch(/^\s+pipeline\(/m);
   });
 
-  let broker: Aedes | undefined;
-  let server: Server | undefined;
-  const clients: MqttClient[] = [];
+  let aedes: BareAedes | undefined;
   afterEach(async () => {
-    for (const c of clients.splice(0)) await c.endAsync(true);
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    await new Promise<void>((resolve) => (broker ? broker.close(() => resolve()) : resolve()));
-    broker = undefined;
-    server = undefined;
+    await aedes?.close();
+    aedes = undefined;
   });
 
   async function start(): Promise<string> {
-    broker = await Aedes.createBroker();
-    server = createServer(broker.handle);
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    const addr = server.address();
-    return `mqtt://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    aedes = await startBareAedes();
+    return aedes.url;
   }
 
-  async function connect(url: string, opts: IClientOptions) {
+  async function connect(_url: string, opts: IClientOptions) {
     const got: string[] = [];
-    const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, ...opts });
-    clients.push(client);
+    const client = await aedes!.connect(opts);
     client.on('message', (_topic, payload) => got.push(payload.toString()));
     return { client, got };
   }
@@ -73,7 +63,6 @@ describe('Aedes connect patch', () => {
     const first = await connect(url, { clientId: 'p1', clean: false });
     await first.client.subscribeAsync('q/t', { qos: 1 });
     await first.client.endAsync();
-    clients.splice(clients.indexOf(first.client), 1);
     const pub = await connect(url, { clientId: 'pub' });
     for (const n of ['1', '2', '3']) await pub.client.publishAsync('q/t', n, { qos: 1 });
 
@@ -86,14 +75,12 @@ describe('Aedes connect patch', () => {
     const first = await connect(url, { clientId: 'p2', clean: false });
     await first.client.subscribeAsync('q/t', { qos: 1 });
     await first.client.endAsync();
-    clients.splice(clients.indexOf(first.client), 1);
     const pub = await connect(url, { clientId: 'pub' });
     for (const n of ['1', '2']) await pub.client.publishAsync('q/t', n, { qos: 1 });
 
     const clean = await connect(url, { clientId: 'p2', clean: true });
     expect(await untilMarker(url, clean)).toEqual([]);
     await clean.client.endAsync();
-    clients.splice(clients.indexOf(clean.client), 1);
     // the queue was cleared while it was walked, not left for a later persistent session
     const again = await connect(url, { clientId: 'p2', clean: false });
     expect(await untilMarker(url, again)).toEqual([]);

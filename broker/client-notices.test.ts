@@ -1,42 +1,29 @@
-import { createServer, type Server } from 'node:net';
-import { Aedes, type Subscription } from 'aedes';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { Subscription } from 'aedes';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ClientNotices, skipUnheardClientNotices } from './client-notices.ts';
+import { type BareAedes, startBareAedes } from './testing/bare-aedes.ts';
 
 describe('client notices ($SYS/<id>/new/clients, disconnect/clients)', () => {
-  let broker: Aedes | undefined;
-  let server: Server | undefined;
-  const clients: MqttClient[] = [];
+  let aedes: BareAedes | undefined;
   afterEach(async () => {
-    for (const c of clients.splice(0)) await c.endAsync(true);
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    await new Promise<void>((resolve) => (broker ? broker.close(() => resolve()) : resolve()));
-    broker = undefined;
-    server = undefined;
+    await aedes?.close();
+    aedes = undefined;
   });
 
   /** A broker whose routed publishes are recorded; `guard` installs the wrapper as create-broker.ts does. */
   async function start(guard: boolean) {
     let notices: ClientNotices | undefined;
-    broker = await Aedes.createBroker({
+    aedes = await startBareAedes({
       authorizeSubscribe(_client, sub: Subscription, cb) {
         notices?.granted(sub.topic);
         cb(null, sub);
       },
     });
+    const { broker } = aedes;
     if (guard) notices = skipUnheardClientNotices(broker);
     const routed: string[] = [];
     broker.on('publish', (p) => routed.push(p.topic));
-    server = createServer(broker.handle);
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    const addr = server.address();
-    const url = `mqtt://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-    const connect = async (clientId: string) => {
-      const c = await mqtt.connectAsync(url, { clientId, reconnectPeriod: 0 });
-      clients.push(c);
-      return c;
-    };
+    const connect = (clientId: string) => aedes!.connect({ clientId });
     return { routed, connect, notices, id: broker.id };
   }
 

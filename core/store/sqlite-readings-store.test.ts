@@ -9,6 +9,7 @@ import { silentLogger } from '../logger.ts';
 import type { ReadingStore } from '../ports/reading-store.ts';
 import { describeReadingStoreContract } from './reading-store.contract.ts';
 import { createSqliteReadingStore } from './sqlite-readings-store.ts';
+import { stagedRows } from './testing/staged-rows.ts';
 
 const T0 = Date.UTC(2026, 10, 28);
 const B = 'b00000000000000000000001';
@@ -108,14 +109,6 @@ describe('sqlite reading store specifics', () => {
     ts,
     value,
   });
-  const stagedRows = (path: string) => {
-    const db = new Database(path, { readonly: true });
-    try {
-      return (db.prepare('SELECT count(*) AS n FROM staging').get() as { n: number }).n;
-    } finally {
-      db.close();
-    }
-  };
 
   /** Streams (whole-bucket reads) merge staging first. */
   const mergeByStreaming = async (store: ReadingStore) => {

@@ -7,6 +7,7 @@ import { silentLogger } from '../logger.ts';
 import type { ReadingStore } from '../ports/reading-store.ts';
 import { READINGS_SCHEMA_VERSION, readingsDdl } from './sqlite-readings-schema.ts';
 import { createSqliteReadingStore } from './sqlite-readings-store.ts';
+import { stagedRows } from './testing/staged-rows.ts';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 10, 1);
@@ -58,14 +59,6 @@ describe('sqlite store: stats and counts off the event loop', () => {
     ts,
     value,
   });
-  const stagedRows = (path: string) => {
-    const db = new Database(path, { readonly: true });
-    try {
-      return (db.prepare('SELECT count(*) AS n FROM staging').get() as { n: number }).n;
-    } finally {
-      db.close();
-    }
-  };
 
   it('the event loop turns and a write completes while stats and counts scan a large table', async () => {
     const rows = 400_000;
