@@ -80,28 +80,6 @@ function startOrphanWatchdog(javaPid: number): void {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/**
- * QuestDB's workers poll their jobs: after the last piece of work a worker keeps polling
- * for `nap.threshold` rounds (7,000 by default, busy-spinning) before it naps 1 ms at a
- * time, and sleeps `sleep.timeout` (10 ms) per round after `sleep.threshold` (10,000)
- * rounds. On a 2-core machine where the JVM shares a core with dakkio that spin is ~14 ms
- * of CPU after every request (bench/RESULTS.md "QuestDB idle spin"), CPU dakkio doesn't
- * get. These values nap after a few rounds and sleep after ~1 s of naps; a QDB_* variable
- * set in the environment wins, so a bench can A/B QuestDB's defaults.
- */
-export const QUESTDB_IDLE_WORKER_SETTINGS: Readonly<Record<string, string>> = {
-  QDB_SHARED_WORKER_NAP_THRESHOLD: '20',
-  QDB_SHARED_WORKER_SLEEP_THRESHOLD: '1000',
-  QDB_WAL_APPLY_WORKER_NAP_THRESHOLD: '20',
-  QDB_WAL_APPLY_WORKER_SLEEP_THRESHOLD: '1000',
-};
-
-function idleWorkerSettings(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(QUESTDB_IDLE_WORKER_SETTINGS)) out[k] = process.env[k] ?? v;
-  return out;
-}
-
 export async function startQuestDb(options: StartQuestDbOptions = {}): Promise<QuestDbServer> {
   const jar = await ensureQuestDbJar();
   const ownsRoot = options.rootDir === undefined;
@@ -124,7 +102,6 @@ export async function startQuestDb(options: StartQuestDbOptions = {}): Promise<Q
     QDB_LINE_UDP_ENABLED: 'false',
     QDB_TELEMETRY_ENABLED: 'false',
     QDB_SHARED_WORKER_COUNT: '2',
-    ...idleWorkerSettings(),
     QDB_RAM_USAGE_LIMIT_BYTES: String(1024 * 1024 * 1024),
     // QuestDB's "many small tables" settings (tests create a table per test): smaller
     // O3 buffers and append pages cut memory and disk use per table and column.
