@@ -55,7 +55,7 @@ function alive(pid: number): boolean {
 /**
  * Waits until the broker has finished what TCP still held when the clients went away:
  * under 0.02 cores of CPU over a whole second, waiting at most --max-drain seconds.
- * Returns the RSS then and the drain's length counted from the disconnect (the 5 s
+ * Returns the RSS SETTLE_MS after that and the drain's length counted from the disconnect (the 5 s
  * already waited included).
  *
  * No probe of the server while it drains: the stored-row count (bucket stats) scans
@@ -65,6 +65,9 @@ function alive(pid: number): boolean {
  * ~2x, and never let dakkio see the quiet time its heap release waits for
  * (bench/RESULTS.md, "QoS 0 storm: the minutes-long drain and RSS at rest").
  */
+/** How long after the first quiet second RSS is read (the quiet-time release takes ~1.5 s). */
+const SETTLE_MS = 3000;
+
 async function waitForRest(server: ServerProcess) {
   const t0 = performance.now();
   for (;;) {
@@ -84,7 +87,12 @@ async function waitForRest(server: ServerProcess) {
       process.stderr.write(`drain ${s} s: ${cores.toFixed(2)} cores, R/D ${waiting}/10, RSS ${(rssBytesOf(server.pid) / MiB).toFixed(0)} MiB\n`);
     }
     if ((cores < 0.02 && waiting === 0) || performance.now() - t0 > maxDrainMs) {
-      return { rss: rssBytesOf(server.pid), seconds: (performance.now() - t0) / 1000 + 5 };
+      const seconds = (performance.now() - t0) / 1000 + 5;
+      // dakkio releases its heap after ~1 s of quiet (cli/young-generation-release.ts): reading
+      // RSS at the first quiet second raced that release (task H's traces: 463-593 MiB read
+      // a moment before RSS fell to ~300), so the reading waits SETTLE_MS more.
+      await sleep(SETTLE_MS);
+      return { rss: alive(server.pid) ? rssBytesOf(server.pid) : Number.NaN, seconds };
     }
   }
 }
@@ -283,6 +291,6 @@ recordResults({
     '"Written" counts what the generator handed to its sockets (QoS 0 has no acknowledgement); for dakkio the stored rows say what was processed: by the end of the drain, and by the end of the flood (one count right after the disconnect), both over the flood\'s seconds. What the broker has not stored by the flood\'s end waits in TCP buffers (the publishers\' send buffers and its own receive buffers, which Linux autotunes up to net.ipv4.tcp_rmem\'s maximum) and is stored during the drain.',
     `RSS cap: a flood is cut short when the broker's RSS passes ${args['rss-cap-mb']} MiB (a backlog that is not bounded), to spare the shared machine.`,
     'Server pinned to core 0, generator to core 1 (taskset).',
-    `"5 s after": RSS 5 s after the mass disconnect. TCP still delivers what the publishers' send buffers and the broker's receive buffers held when they closed (a graceful FIN follows the data), so the broker may still be processing it: that reading is RSS under load. "At rest": RSS once the broker used under 0.02 cores over a whole second with its main thread never seen runnable or in disk I/O (no request is sent to the broker while it drains), waiting at most ${maxDrainMs / 1000} s more after the 5 s reading; "drain" is how long that took, counted from the disconnect.`,
+    `"5 s after": RSS 5 s after the mass disconnect. TCP still delivers what the publishers' send buffers and the broker's receive buffers held when they closed (a graceful FIN follows the data), so the broker may still be processing it: that reading is RSS under load. "At rest": RSS once the broker used under 0.02 cores over a whole second with its main thread never seen runnable or in disk I/O (no request is sent to the broker while it drains), waiting at most ${maxDrainMs / 1000} s more after the 5 s reading, then read ${SETTLE_MS / 1000} s later (after dakkio's quiet-time heap release, which waits ~1 s of quiet); "drain" is how long it took to reach that first quiet second, counted from the disconnect.`,
   ],
 });
