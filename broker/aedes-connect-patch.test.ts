@@ -34,55 +34,48 @@ describe('Aedes connect patch', () => {
     aedes = undefined;
   });
 
-  async function start(): Promise<string> {
-    aedes = await startBareAedes();
-    return aedes.url;
-  }
-
-  async function connect(_url: string, opts: IClientOptions) {
+  async function connect(opts: IClientOptions) {
     const got: string[] = [];
     const client = await aedes!.connect(opts);
     client.on('message', (_topic, payload) => got.push(payload.toString()));
     return { client, got };
   }
 
+  /** A persistent session subscribed to q/t goes away, and `messages` are published to it meanwhile. */
+  async function leaveBacklog(clientId: string, messages: readonly string[]) {
+    aedes = await startBareAedes();
+    const first = await connect({ clientId, clean: false });
+    await first.client.subscribeAsync('q/t', { qos: 1 });
+    await first.client.endAsync();
+    const pub = await connect({ clientId: 'pub' });
+    for (const n of messages) await pub.client.publishAsync('q/t', n, { qos: 1 });
+  }
+
   /**
    * Anything queued for the session is written before a later message on the same
    * connection: subscribe, publish a marker at the same QoS, wait for it.
    */
-  async function untilMarker(url: string, session: { client: MqttClient; got: string[] }) {
+  async function untilMarker(session: { client: MqttClient; got: string[] }) {
     await session.client.subscribeAsync('marker', { qos: 1 });
-    const pub = await connect(url, {});
+    const pub = await connect({});
     await pub.client.publishAsync('marker', 'marker', { qos: 1 });
     await expect.poll(() => session.got).toContain('marker');
     return session.got.filter((m) => m !== 'marker');
   }
 
   it('delivers a persistent session’s backlog in order on reconnect', async () => {
-    const url = await start();
-    const first = await connect(url, { clientId: 'p1', clean: false });
-    await first.client.subscribeAsync('q/t', { qos: 1 });
-    await first.client.endAsync();
-    const pub = await connect(url, { clientId: 'pub' });
-    for (const n of ['1', '2', '3']) await pub.client.publishAsync('q/t', n, { qos: 1 });
-
-    const back = await connect(url, { clientId: 'p1', clean: false });
-    expect(await untilMarker(url, back)).toEqual(['1', '2', '3']);
+    await leaveBacklog('p1', ['1', '2', '3']);
+    const back = await connect({ clientId: 'p1', clean: false });
+    expect(await untilMarker(back)).toEqual(['1', '2', '3']);
   });
 
   it('discards the backlog when the session comes back clean', async () => {
-    const url = await start();
-    const first = await connect(url, { clientId: 'p2', clean: false });
-    await first.client.subscribeAsync('q/t', { qos: 1 });
-    await first.client.endAsync();
-    const pub = await connect(url, { clientId: 'pub' });
-    for (const n of ['1', '2']) await pub.client.publishAsync('q/t', n, { qos: 1 });
-
-    const clean = await connect(url, { clientId: 'p2', clean: true });
-    expect(await untilMarker(url, clean)).toEqual([]);
+    await leaveBacklog('p2', ['1', '2']);
+    const clean = await connect({ clientId: 'p2', clean: true });
+    expect(await untilMarker(clean)).toEqual([]);
     await clean.client.endAsync();
     // the queue was cleared while it was walked, not left for a later persistent session
-    const again = await connect(url, { clientId: 'p2', clean: false });
-    expect(await untilMarker(url, again)).toEqual([]);
+    const again = await connect({ clientId: 'p2', clean: false });
+    expect(await untilMarker(again)).toEqual([]);
   });
 });
