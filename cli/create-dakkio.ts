@@ -7,8 +7,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createBroker } from '../broker/create-broker.ts';
-import { createAlertEvaluator } from '../core/alerts/alert-evaluator.ts';
-import { createAlertRuleService } from '../core/alerts/alert-rule-service.ts';
 import { createIngestRateMeter } from '../core/analytics/ingest-rate-meter.ts';
 import { createApiKeyService } from '../core/auth/api-key-service.ts';
 import type { ScryptParams } from '../core/auth/passwords.ts';
@@ -27,18 +25,15 @@ import { createQueryService } from '../core/query/query-service.ts';
 import { createResourceDirectory } from '../core/resource-directory.ts';
 import { createRetentionJob } from '../core/retention/retention-job.ts';
 import { createSqliteMetadataDb } from '../core/store/metadata/sqlite-metadata-db.ts';
-import { createWebhookDispatcher } from '../core/webhooks/webhook-dispatcher.ts';
-import { createWebhookService } from '../core/webhooks/webhook-service.ts';
 import { createHttpApp } from '../http/create-http-app.ts';
 import { startHttpServer } from '../http/http-server.ts';
-import { alertRoutes } from '../http/routes/alert-routes.ts';
 import { metricsRoutes } from '../http/routes/metrics-routes.ts';
-import { webhookRoutes } from '../http/routes/webhook-routes.ts';
 import type { Config } from './config.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { loadOrCreateJwtSecret } from './jwt-secret.ts';
 import { openReadingStore } from './open-reading-store.ts';
 import { createShutdownStack } from './shutdown-stack.ts';
+import { wireAlerts } from './wire-alerts.ts';
 import { wireMosquittoCompat } from './wire-mosquitto-compat.ts';
 import { startYoungGenerationRelease } from './young-generation-release.ts';
 
@@ -138,37 +133,16 @@ export async function createDakkio(
     const rate = createIngestRateMeter({ clock });
     pipeline.onCommitted((points) => rate.record(points));
 
-    // Alerts are evaluated after each commit, off the acknowledgement path; their webhook
-    // deliveries go through the durable outbox that the dispatcher works off.
-    const dispatcher = createWebhookDispatcher({
-      db,
-      clock,
-      logger: rootLogger.child({ component: 'webhooks' }),
-      allowPrivate: config.webhookAllowPrivate,
-    });
-    closers.push({
-      name: 'webhook-dispatcher',
-      close: () => dispatcher.close(),
-    });
-    const webhooks = createWebhookService({
+    const alerts = wireAlerts({
       db,
       clock,
       ids,
       events,
+      logger: rootLogger,
+      pipeline,
       allowPrivate: config.webhookAllowPrivate,
-      onEnqueued: () => dispatcher.wake(),
+      closers,
     });
-    const rules = createAlertRuleService({ db, clock, ids, events });
-    const evaluator = createAlertEvaluator({
-      db,
-      clock,
-      logger: rootLogger.child({ component: 'alerts' }),
-      events,
-      ids,
-      onDeliveriesEnqueued: () => dispatcher.wake(),
-    });
-    closers.push({ name: 'alert-evaluator', close: () => evaluator.close() });
-    pipeline.onCommitted((points) => evaluator.onCommitted(points));
 
     const retention = createRetentionJob({
       store: readingStore,
@@ -204,10 +178,7 @@ export async function createDakkio(
 
     const tls =
       config.tlsCert && config.tlsKey
-        ? {
-            cert: readFileSync(config.tlsCert),
-            key: readFileSync(config.tlsKey),
-          }
+        ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }
         : undefined;
     const broker = await createBroker(
       {
@@ -275,8 +246,7 @@ export async function createDakkio(
         },
       },
       [
-        alertRoutes({ rules, events: evaluator }),
-        webhookRoutes(webhooks),
+        ...alerts.routes,
         mosquitto.routes,
         metricsRoutes(config.metricsToken, {
           connectedClients: () => broker.connectedClients(),
