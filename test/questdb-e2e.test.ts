@@ -12,9 +12,14 @@ import { type QuestDbServer, startQuestDb } from './servers/questdb.ts';
 import { sharedQuestDb } from './servers/questdb-provided.ts';
 
 const qdb = sharedQuestDb();
-const DAY = '2026-11-28';
-const at = (sec: number) => new Date(Date.UTC(2026, 10, 28, 10, 0, sec)).toISOString();
-const range = `from=${DAY}T00:00:00Z&to=2026-11-29T00:00:00Z`;
+// Timestamps an hour ahead of the clock (whole minute): a plain-text publish, stamped
+// with its receive time, is then older than every timestamped reading, as "newest by
+// time, not by arrival" needs, whatever the day and hour the suite runs at (fixed
+// 2026-11-28T10:00 timestamps broke it from that hour on).
+const BASE = Math.ceil(Date.now() / 60_000) * 60_000 + 3_600_000;
+const at = (sec: number) => new Date(BASE + sec * 1000).toISOString();
+const DAY_MS = 86_400_000;
+const range = `from=${new Date(BASE - DAY_MS).toISOString()}&to=${new Date(BASE + DAY_MS).toISOString()}`;
 
 interface Tenant {
   api: Api;
