@@ -97,7 +97,10 @@ const tsxArgs = (file: string, from = root) => ['--import', 'tsx', join(from, fi
 
 /** `from`: another checkout (its own node_modules) to run instead of this one, for a same-run A/B. */
 export function startBareAedes(core?: number, from = root) {
-  return spawnListening('bare-aedes', process.execPath, tsxArgs('bench/servers/bare-aedes.ts', from), {}, core, undefined, from);
+  // BENCH_BARE_AEDES_NODE_FLAGS: extra node flags for bare Aedes only, as BENCH_DAKKIO_NODE_FLAGS for dakkio
+  const extra = (process.env.BENCH_BARE_AEDES_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const args = [...extra, ...tsxArgs('bench/servers/bare-aedes.ts', from)];
+  return spawnListening('bare-aedes', process.execPath, args, {}, core, undefined, from);
 }
 
 export function startBareHono(core?: number) {
