@@ -75,7 +75,16 @@ const orderPermissions = (p: readonly Permission[]): Permission[] =>
 
 export function createApiKeyService(opts: ApiKeyServiceOptions): ApiKeyService {
   const { db, clock, ids, events } = opts;
-  const cache = new LRUCache<string, CacheEntry>({ max: opts.cacheMax ?? 10_000, ttl: opts.cacheTtlMs ?? 30_000 });
+  // ttlResolution: lru-cache reads the clock for a TTL check at most once per this many ms and
+  // arms a timer each time it does; its default of 1 ms meant a new timer for nearly every
+  // lookup in a connect storm. An entry may outlive its TTL by up to 1 s more: the TTL only
+  // bounds how long a key's settings are reused, revocation and changes evict (forget()), and
+  // expiry is checked against the clock on every verify.
+  const cache = new LRUCache<string, CacheEntry>({
+    max: opts.cacheMax ?? 10_000,
+    ttl: opts.cacheTtlMs ?? 30_000,
+    ttlResolution: 1_000,
+  });
   // Bumped by every invalidation: a lookup that raced an invalidation must not cache what it read.
   let epoch = 0;
   const lastUsed = createLastUsedRecorder({ db, flushMs: opts.lastUsedFlushMs ?? 60_000, logger: opts.logger });
