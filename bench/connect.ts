@@ -178,6 +178,6 @@ recordResults({
     'dakkio runs with DAKKIO_MQTT_CONNECT_RATE_PER_IP=0 (every client comes from 127.0.0.1).',
     'Mosquitto\'s password file is hashed by mosquitto_passwd -U (its default PBKDF2-SHA512).',
     'Servers pinned to core 0, generator to core 1 (taskset).',
-    'bare Aedes is Aedes as installed by npm install: 1.2.0 with patches/aedes+1.2.0.patch (no stream.pipeline per CONNECT).',
+    'bare Aedes is Aedes as installed by npm install: 1.2.0 with patches/ applied (aedes: no stream.pipeline or async iterator per CONNECT; mqtt-packet: no Duplex stream per parser; aedes-persistence: no second Readable around the outgoing queue).',
   ],
 });
