@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../logger.ts';
+import { type Logger, silentLogger } from '../logger.ts';
 import { startCheckpointer } from './sqlite-checkpointer.ts';
 
 describe('sqlite WAL checkpointer', () => {
@@ -62,6 +62,41 @@ describe('sqlite WAL checkpointer', () => {
     await until(() => cp.status().checkpoints > checks);
     // restarted: only the small write's frames are in the WAL now
     expect(cp.status().walFrames).toBeLessThan(100);
+  });
+
+  it('times its checkpoints and logs slow ones: the writer connection\'s own as a warning (it holds the event loop)', async () => {
+    const { db, path } = openDb();
+    const lines: { level: string; obj: Record<string, unknown>; msg?: string }[] = [];
+    const logger: Logger = {
+      debug: (obj, msg) => lines.push({ level: 'debug', obj: obj as Record<string, unknown>, msg }),
+      info: (obj, msg) => lines.push({ level: 'info', obj: obj as Record<string, unknown>, msg }),
+      warn: (obj, msg) => lines.push({ level: 'warn', obj: obj as Record<string, unknown>, msg }),
+      error: (obj, msg) => lines.push({ level: 'error', obj: obj as Record<string, unknown>, msg }),
+      child: () => logger,
+    };
+    // thresholds of 0 ms: every checkpoint counts as slow, so the lines appear whatever the disk
+    const cp = startCheckpointer(db, {
+      path,
+      logger,
+      intervalMs: 5,
+      startAtBytes: 0,
+      maxWalFrames: 200,
+      slowCheckpointMs: 0,
+      slowWriterCheckpointMs: 0,
+    });
+    cleanups.push(() => cp.close());
+    insert(db, 0, 600);
+    await until(() => cp.status().writerCheckpoints > 0);
+    const worker = lines.find((l) => l.msg === 'slow WAL checkpoint (worker)');
+    expect(worker?.level).toBe('debug');
+    expect(worker?.obj.ms).toBeTypeOf('number');
+    const writer = lines.find((l) => l.msg === 'WAL checkpoint on the writer connection held the event loop');
+    expect(writer?.level).toBe('warn');
+    expect(writer?.obj.ms).toBeTypeOf('number');
+    expect(cp.status()).toMatchObject({
+      slowestCheckpointMs: expect.any(Number),
+      writerCheckpointMs: expect.any(Number),
+    });
   });
 
   it('close stops the worker and is idempotent', async () => {

@@ -17,6 +17,10 @@
  * passive checkpoint itself (little left to copy by then), after which its next write
  * restarts the WAL.
  *
+ * Both kinds are timed (status(), /api/health): a worker round that takes long (a slow
+ * disk's fsync) lets the WAL grow meanwhile and is logged at debug; the writer's own
+ * checkpoint holds the event loop, so a slow one is a warning.
+ *
  * The worker starts only once the WAL file passes `startAtBytes`, so the many small
  * stores of tests and small deployments never spawn one. Plain CommonJS evaluated in
  * the worker (dakkio runs through tsx's loader, which a worker would not inherit).
@@ -36,8 +40,9 @@ const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('busy_timeout = 1000');
 parentPort.on('message', () => {
   try {
+    const started = performance.now();
     const r = db.pragma('wal_checkpoint(PASSIVE)')[0];
-    parentPort.postMessage({ log: r.log, checkpointed: r.checkpointed });
+    parentPort.postMessage({ log: r.log, checkpointed: r.checkpointed, ms: performance.now() - started });
   } catch (err) {
     parentPort.postMessage({ error: String(err) });
   }
@@ -53,10 +58,22 @@ export interface CheckpointerOptions {
   startAtBytes?: number;
   /** WAL frames beyond which the writer connection checkpoints itself (default 16,384 ≈ 64 MiB) */
   maxWalFrames?: number;
+  /** a worker checkpoint taking this long is logged at debug (default 1,000 ms) */
+  slowCheckpointMs?: number;
+  /** a checkpoint on the writer connection (the event loop) taking this long is a warning (default 100 ms) */
+  slowWriterCheckpointMs?: number;
 }
 
 export interface Checkpointer {
-  status(): { checkpoints: number; walFrames: number; writerCheckpoints: number };
+  status(): {
+    checkpoints: number;
+    walFrames: number;
+    writerCheckpoints: number;
+    /** the longest worker checkpoint so far */
+    slowestCheckpointMs: number;
+    /** time the writer connection spent checkpointing, on the event loop, in all */
+    writerCheckpointMs: number;
+  };
   close(): Promise<void>;
 }
 
@@ -71,11 +88,15 @@ export function startCheckpointer(db: Database.Database, o: CheckpointerOptions)
   let checkpoints = 0;
   let writerCheckpoints = 0;
   let walFrames = 0;
+  let slowestCheckpointMs = 0;
+  let writerCheckpointMs = 0;
+  const slowMs = o.slowCheckpointMs ?? 1000;
+  const slowWriterMs = o.slowWriterCheckpointMs ?? 100;
 
   function spawn(): Worker {
     const w = new Worker(workerSource, { eval: true, workerData: { path: o.path, driverPath } });
     w.unref();
-    w.on('message', (m: { log?: number; checkpointed?: number; error?: string }) => {
+    w.on('message', (m: { log?: number; checkpointed?: number; ms?: number; error?: string }) => {
       inFlight = false;
       if (closed) return;
       if (m.error !== undefined) {
@@ -84,11 +105,25 @@ export function startCheckpointer(db: Database.Database, o: CheckpointerOptions)
       }
       checkpoints++;
       walFrames = m.log ?? 0;
+      const ms = m.ms ?? 0;
+      slowestCheckpointMs = Math.max(slowestCheckpointMs, ms);
+      if (ms >= slowMs) {
+        o.logger.debug({ ms: Math.round(ms), walFrames, checkpointed: m.checkpointed }, 'slow WAL checkpoint (worker)');
+      }
       if (walFrames > maxFrames && db.open) {
         // see the header: lets the writer's next transaction restart the WAL
         try {
-          db.pragma('wal_checkpoint(PASSIVE)');
+          const started = performance.now();
+          const [r] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number; checkpointed: number }[];
+          const took = performance.now() - started;
           writerCheckpoints++;
+          writerCheckpointMs += took;
+          if (took >= slowWriterMs) {
+            o.logger.warn(
+              { ms: Math.round(took), walFrames: r?.log, checkpointed: r?.checkpointed },
+              'WAL checkpoint on the writer connection held the event loop',
+            );
+          }
         } catch (err) {
           o.logger.warn({ err }, 'WAL checkpoint on the writer connection failed');
         }
@@ -122,7 +157,13 @@ export function startCheckpointer(db: Database.Database, o: CheckpointerOptions)
   timer.unref();
 
   return {
-    status: () => ({ checkpoints, walFrames, writerCheckpoints }),
+    status: () => ({
+      checkpoints,
+      walFrames,
+      writerCheckpoints,
+      slowestCheckpointMs: Math.round(slowestCheckpointMs),
+      writerCheckpointMs: Math.round(writerCheckpointMs),
+    }),
     async close() {
       if (closed) return;
       closed = true;

@@ -67,7 +67,7 @@ describe('sqlite readings writer: merge in slices', () => {
       { s: 1, ts: T0, num: null, txt: 'a-last', kind: 2 },
       { s: 1, ts: T0 + 1, num: 2, txt: null, kind: 0 },
     ]);
-    expect(w.status()).toMatchObject({ stagedRows: 9, mergingRows: 9, merges: 0 });
+    expect(w.status()).toMatchObject({ stagedRows: 9, mergingRows: 9, merges: 0, lastMergeMs: null });
     // frozen rows stay in staging until the whole generation is in `readings` (a kill re-merges them)
     expect(count(db, 'staging')).toBe(9);
 
@@ -93,7 +93,7 @@ describe('sqlite readings writer: merge in slices', () => {
     expect(count(db, 'staging')).toBe(7);
     expect(w.status()).toMatchObject({ mergingRows: 9, merges: 0 });
     expect(w.mergeStep()).toBe(false);
-    expect(w.status()).toMatchObject({ stagedRows: 3, mergingRows: 0, merges: 1 });
+    expect(w.status()).toMatchObject({ stagedRows: 3, mergingRows: 0, merges: 1, lastMergeMs: expect.any(Number) });
     expect(count(db, 'staging')).toBe(3);
     expect(count(db, 'readings')).toBe(8);
     expect(w.stagedRange(3, T0, T0 + 10).map((r) => r.ts)).toEqual([T0 + 2, T0 + 3]);

@@ -36,7 +36,8 @@ export interface SqliteReadingsWriter {
   newestStaged(seriesId: number): StoredRow | undefined;
   /** Drop the series-id cache after series rows were deleted. */
   forgetSeries(): void;
-  status(): { stagedRows: number; mergingRows: number; merges: number; lastMergeAt: number | null };
+  /** lastMergeMs: how long the last background generation took, first slice to last delete (null before one) */
+  status(): { stagedRows: number; mergingRows: number; merges: number; lastMergeAt: number | null; lastMergeMs: number | null };
   /** Merges what is staged so the next open starts clean. Idempotent. */
   close(): void;
 }
@@ -96,6 +97,9 @@ export function createSqliteReadingsWriter(
   let staged = (db.prepare('SELECT count(*) AS n FROM staging').get() as { n: number }).n;
   let merges = 0;
   let lastMergeAt: number | null = null;
+  let lastMergeMs: number | null = null;
+  /** when the generation being merged was frozen: a generation that takes longer than the writes that fill the next one is falling behind */
+  let generationStarted = 0;
   let timer: NodeJS.Timeout | null = null;
   let mergeScheduled = false;
   let closed = false;
@@ -183,6 +187,7 @@ export function createSqliteReadingsWriter(
       }
       if (staged === 0) return false;
       merge.start(mirror, staged);
+      generationStarted = performance.now();
       mirror = new Map();
       staged = 0;
     }
@@ -193,7 +198,11 @@ export function createSqliteReadingsWriter(
     if (!merge.step(sliceRows * scale, deleteRows * scale)) return true;
     merges++;
     lastMergeAt = opts.clock.now();
-    opts.logger.debug({ rows, lastSliceMs: Math.round(performance.now() - started) }, 'merged staged readings');
+    lastMergeMs = Math.round(performance.now() - generationStarted);
+    opts.logger.debug(
+      { rows, ms: lastMergeMs, stagedSince: staged, lastSliceMs: Math.round(performance.now() - started) },
+      'merged staged readings',
+    );
     if (staged >= opts.mergeThresholdRows) return true;
     // rows staged while this generation was merged: merged within mergeDelayMs, as any others
     if (staged > 0 && !timer) {
@@ -268,7 +277,7 @@ export function createSqliteReadingsWriter(
     forgetSeries() {
       cache.clear();
     },
-    status: () => ({ stagedRows: staged + merge.rows, mergingRows: merge.rows, merges, lastMergeAt }),
+    status: () => ({ stagedRows: staged + merge.rows, mergingRows: merge.rows, merges, lastMergeAt, lastMergeMs }),
     close() {
       if (closed) return;
       closed = true;
