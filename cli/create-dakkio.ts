@@ -4,9 +4,7 @@
  * in the safe order: listeners first, then the ingest pipeline is flushed, then
  * background workers, then the stores. Nothing acknowledged is lost on a clean stop.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createBroker } from '../broker/create-broker.ts';
 import { createIngestRateMeter } from '../core/analytics/ingest-rate-meter.ts';
 import { createApiKeyService } from '../core/auth/api-key-service.ts';
 import type { ScryptParams } from '../core/auth/passwords.ts';
@@ -33,6 +31,7 @@ import { prepareDataDir } from './data-dir.ts';
 import { loadOrCreateJwtSecret } from './jwt-secret.ts';
 import { openReadingStore } from './open-reading-store.ts';
 import { createShutdownStack } from './shutdown-stack.ts';
+import { startBroker } from './start-broker.ts';
 import { wireAlerts } from './wire-alerts.ts';
 import { wireMosquittoCompat } from './wire-mosquitto-compat.ts';
 import { startYoungGenerationRelease } from './young-generation-release.ts';
@@ -176,35 +175,18 @@ export async function createDakkio(
     // after the pipeline, so the upstream connections stop (unacknowledged) before it flushes
     closers.push({ name: 'mosquitto-compat', close: () => mosquitto.close() });
 
-    const tls =
-      config.tlsCert && config.tlsKey
-        ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }
-        : undefined;
-    const broker = await createBroker(
-      {
-        verifyApiKey: (s) => apiKeys.verify(s),
-        ingest,
-        parseDataPayload: parseMqttDataPayload,
-        parseMetricPayload: parseMqttMetricPayload,
-        directory,
-        events,
-        onCommitted: (l) => pipeline.onCommitted(l),
-        logger: rootLogger, // the broker names its own component
-        clock,
-        ...mosquitto.brokerHooks,
-      },
-      {
-        host: config.host,
-        mqttPort: config.mqttPort,
-        wsPort: config.mqttWsPort,
-        wsPath: '/mqtt',
-        tls: tls ? { ...tls, mqttsPort: config.mqttsPort, wssPort: config.mqttWssPort } : undefined,
-        allowAnonymous: config.mqttAllowAnonymous,
-        maxPayloadBytes: 256 * 1024,
-        publishRatePerKey: config.mqttPublishRatePerKey,
-        connectRatePerIp: config.mqttConnectRatePerIp,
-      },
-    );
+    const broker = await startBroker(config, {
+      verifyApiKey: (s) => apiKeys.verify(s),
+      ingest,
+      parseDataPayload: parseMqttDataPayload,
+      parseMetricPayload: parseMqttMetricPayload,
+      directory,
+      events,
+      onCommitted: (l) => pipeline.onCommitted(l),
+      logger: rootLogger, // the broker names its own component
+      clock,
+      ...mosquitto.brokerHooks,
+    });
     // Listeners close before the pipeline flushes (closers run in reverse).
     closers.push({ name: 'broker', close: () => broker.close() });
     await mosquitto.start();

@@ -8,6 +8,8 @@
  * and a merge step moves staging into `readings` in key order, touching each leaf
  * page once per merge (see bench/store-write-pattern.ts for the figures).
  */
+import Database from 'better-sqlite3';
+import { DakkioError } from '../errors.ts';
 import type { ReadingValue } from '../readings.ts';
 
 export const READINGS_SCHEMA_VERSION = 1;
@@ -70,4 +72,27 @@ export interface SeriesRow {
   id: number;
   source_id: string;
   metric: string;
+}
+
+/** Opens (and creates or checks the schema of) the store's writer connection. */
+export function openReadingsDb(path: string): Database.Database {
+  const db = new Database(path);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    // Merges touch many index pages; a 32 MiB cache keeps the hot ones.
+    db.pragma('cache_size = -32768');
+    db.pragma('temp_store = MEMORY');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > READINGS_SCHEMA_VERSION) {
+      throw new DakkioError('store_unavailable', `readings database ${path} was written by a newer dakkio`);
+    }
+    db.exec(readingsDdl);
+    if (version === 0) db.pragma(`user_version = ${READINGS_SCHEMA_VERSION}`);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
 }

@@ -8,7 +8,7 @@ import type { LatestValue, Series, SeriesSelector } from '../readings.ts';
 import { type Checkpointer, type CheckpointerOptions, startCheckpointer } from './sqlite-checkpointer.ts';
 import { aggregateWithStaged, overlayRows } from './sqlite-readings-overlay.ts';
 import { prepareQueries } from './sqlite-readings-queries.ts';
-import { decodeValue, READINGS_SCHEMA_VERSION, readingsDdl, type SeriesRow } from './sqlite-readings-schema.ts';
+import { decodeValue, openReadingsDb, type SeriesRow } from './sqlite-readings-schema.ts';
 import { createSqliteReadingsWriter } from './sqlite-readings-writer.ts';
 import { createSqliteStatsReader } from './sqlite-stats-reader.ts';
 
@@ -71,19 +71,7 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
   let writer: ReturnType<typeof createSqliteReadingsWriter>;
   let checkpointer: Checkpointer | undefined;
   try {
-    opened = new Database(options.path);
-    opened.pragma('journal_mode = WAL');
-    opened.pragma('synchronous = NORMAL');
-    opened.pragma('busy_timeout = 5000');
-    // Merges touch many index pages; a 32 MiB cache keeps the hot ones.
-    opened.pragma('cache_size = -32768');
-    opened.pragma('temp_store = MEMORY');
-    const version = opened.pragma('user_version', { simple: true }) as number;
-    if (version > READINGS_SCHEMA_VERSION) {
-      throw new DakkioError('store_unavailable', `readings database ${options.path} was written by a newer dakkio`);
-    }
-    opened.exec(readingsDdl);
-    if (version === 0) opened.pragma(`user_version = ${READINGS_SCHEMA_VERSION}`);
+    opened = openReadingsDb(options.path);
     q = prepareQueries(opened);
     // Also merges rows a killed process left staged.
     writer = createSqliteReadingsWriter(opened, {
@@ -202,9 +190,7 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
         return out;
       }, false),
 
-    streamRaw(query) {
-      return streamRaw(query);
-    },
+    streamRaw: (query) => streamRaw(query),
 
     latest: (bucketId, dataSourceId) =>
       run(() => {
