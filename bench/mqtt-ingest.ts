@@ -4,7 +4,7 @@
  *
  *   npm run bench:mqtt-ingest -- [--duration=10] [--runs=3] [--publishers=10,100]
  *     [--window=20] [--qos=1,0] [--series=100,3000] [--questdb] [--sustained] [--prefill=N]
- *     [--half-rate]
+ *     [--half-rate] [--timestamps=backfill|now]
  *
  * --sustained: 60 s (or --duration) at 3,000 series, QoS 1, 100 × 20, bare Aedes and
  *   dakkio sqlite, per-second PUBACKs printed.
@@ -13,10 +13,12 @@
  *   (bench/lib/prefill.ts; built once, cached under .cache/).
  * --half-rate: per series count, 100 publishers, QoS 1: one run at the maximum rate (window
  *   20), then --runs runs paced at half that rate; reports PUBACK latency p50/p95/p99.
+ * --timestamps: `backfill` (default) stamps readings with per-topic counters from 30 days ago,
+ *   `now` with wall-clock time, as live devices do (bench/lib/mqtt-load.ts says what it changes).
  */
 import { benchArgs, numList } from './lib/args.ts';
 import { attachDakkio, type DakkioFixture, setupDakkio } from './lib/dakkio-setup.ts';
-import { type LoadResult, runMqttLoad } from './lib/mqtt-load.ts';
+import { type LoadResult, runMqttLoad, type TimestampMode, useTimestamps } from './lib/mqtt-load.ts';
 import { type Prefilled, prefilledDataDir } from './lib/prefill.ts';
 import { cpuMeter, pinGenerator } from './lib/proc.ts';
 import { type BenchQuestDb, startBenchQuestDb } from './lib/questdb.ts';
@@ -42,7 +44,11 @@ const args = benchArgs({
   sustained: { type: 'boolean', default: false },
   prefill: { type: 'string', default: '0' },
   'half-rate': { type: 'boolean', default: false },
+  timestamps: { type: 'string', default: 'backfill' },
 });
+if (args.timestamps !== 'now' && args.timestamps !== 'backfill')
+  throw new Error('--timestamps must be now or backfill');
+useTimestamps(args.timestamps as TimestampMode);
 const sustained = args.sustained;
 const halfRate = args['half-rate'];
 const prefillRows = Number(args.prefill);
@@ -345,7 +351,7 @@ if (prefill) {
 const benchName = `bench:mqtt-ingest${sustained ? ' --sustained' : ''}${halfRate ? ' --half-rate' : ''}${prefill ? ` --prefill=${prefillRows}` : ''}`;
 recordResults({
   bench: benchName,
-  method: `${halfRate ? `${runs} paced run(s) after one max-rate run` : `${runs} run(s)`} of ${durationMs / 1000} s per row, window ${window} in flight per publisher, payload \`{"values":{"temperature":21.5},"timestamp":<ms>}\` (one reading per message, unique timestamps).`,
+  method: `${halfRate ? `${runs} paced run(s) after one max-rate run` : `${runs} run(s)`} of ${durationMs / 1000} s per row, window ${window} in flight per publisher, payload \`{"values":{"temperature":21.5},"timestamp":<ms>}\` (one reading per message, unique timestamps: ${args.timestamps === 'now' ? 'wall-clock time, strictly rising per topic' : 'per-topic counters from 30 days ago, +1 ms per message'}).`,
   tables: halfRate ? [table, pacedTable] : [table],
   notes,
 });
