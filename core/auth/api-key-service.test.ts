@@ -160,7 +160,7 @@ describe('API key service', () => {
     );
   });
 
-  it('coalesces lastUsedAt: no write per verify, one write per key per flush', async () => {
+  it('coalesces lastUsedAt: no write per verify, one statement per flush', async () => {
     const a = await keys.create(alice, { name: 'a', permissions: ['read'] });
     const b = await keys.create(alice, { name: 'b', permissions: ['read'] });
     env.resetQueryCount();
@@ -173,11 +173,33 @@ describe('API key service', () => {
     // Visible before the flush (buffered), and stored by it.
     expect((await keys.get(alice, a.key.id)).lastUsedAt).toBe(env.clock.now());
     await keys.flushLastUsed();
-    expect(env.queries.byKind.get('UpdateQueryNode')).toBe(2);
-    const row = await env.db.selectFrom('api_keys').select('last_used_at').where('id', '=', a.key.id).executeTakeFirstOrThrow();
-    expect(row.last_used_at).toBe(env.clock.now());
+    // both keys in one statement, not one UPDATE per key
+    const writes = () => (env.queries.byKind.get('UpdateQueryNode') ?? 0) + (env.queries.byKind.get('RawNode') ?? 0);
+    expect(writes()).toBe(1);
+    for (const k of [a, b]) {
+      const row = await env.db.selectFrom('api_keys').select('last_used_at').where('id', '=', k.key.id).executeTakeFirstOrThrow();
+      expect(row.last_used_at).toBe(env.clock.now());
+    }
     await keys.flushLastUsed();
-    expect(env.queries.byKind.get('UpdateQueryNode')).toBe(2);
+    expect(writes()).toBe(1);
+  });
+
+  it('stores lastUsedAt of many keys in a few statements and never moves a stored time back', async () => {
+    const created = [];
+    for (let i = 0; i < 1201; i++) created.push(await keys.create(alice, { name: `k${i}`, permissions: ['read'] }));
+    const first = created[0]!.key.id;
+    // a newer time already stored (another process, say) stays
+    await env.db.updateTable('api_keys').set({ last_used_at: env.clock.now() + 60_000 }).where('id', '=', first).execute();
+    env.clock.advance(10);
+    for (const k of created) await keys.verify(k.secret);
+    env.resetQueryCount();
+    await keys.flushLastUsed();
+    const writes = (env.queries.byKind.get('UpdateQueryNode') ?? 0) + (env.queries.byKind.get('RawNode') ?? 0);
+    expect(writes).toBe(3);
+    const rows = await env.db.selectFrom('api_keys').select(['id', 'last_used_at']).execute();
+    const at = new Map(rows.map((r) => [r.id, r.last_used_at]));
+    expect(at.get(first)).toBe(env.clock.now() - 10 + 60_000);
+    for (const k of created.slice(1)) expect(at.get(k.key.id)).toBe(env.clock.now());
   });
 
   it("another owner's key is not_found", async () => {
