@@ -205,6 +205,25 @@ describe('sqlite reading store specifics', () => {
     expect((await store.health()).detail).toMatchObject({ stagedRows: 0, merges: 1 });
   });
 
+  it('retention merges staging first only when a staged row is older than the cutoff', async () => {
+    const path = join(dir(), 'readings.db');
+    const store = await open(path, { mergeThresholdRows: 1_000_000 });
+    await store.write(Array.from({ length: 10 }, (_, i) => point(T0 + i, i)));
+    await store.deleteBefore(B, T0 + 100); // a staged row is older: merged, then deleted
+    expect((await store.health()).detail).toMatchObject({ stagedRows: 0, merges: 1 });
+    await store.write(Array.from({ length: 10 }, (_, i) => point(T0 + 200 + i, i)));
+    await store.write([point(T0 + 150, 'late')]);
+    await store.deleteBefore(B, T0 + 150); // every staged row is at or after the cutoff: no merge
+    expect((await store.health()).detail).toMatchObject({ stagedRows: 11, merges: 1 });
+    expect(stagedRows(path)).toBe(11);
+    const range = { bucketId: B, from: 0, to: T0 * 2, limitPerSeries: 100 };
+    expect((await store.queryRaw(range))[0]?.points.map(([ts]) => ts - T0)).toEqual([150, ...Array.from({ length: 10 }, (_, i) => 200 + i)]);
+    await store.write([point(T0 + 50, 'older than the next cutoff')]);
+    await store.deleteBefore(B, T0 + 201);
+    expect((await store.health()).detail).toMatchObject({ stagedRows: 0, merges: 2 });
+    expect((await store.queryRaw(range))[0]?.points.map(([ts]) => ts - T0)).toEqual(Array.from({ length: 9 }, (_, i) => 201 + i));
+  });
+
   it('keeps data across close and reopen, including rows still staged', async () => {
     const path = join(dir(), 'readings.db');
     const first = await createSqliteReadingStore({ path, logger: silentLogger, mergeThresholdRows: 1_000_000 });

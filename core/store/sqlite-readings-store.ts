@@ -215,13 +215,16 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
     deleteDataSource: (bucketId, dataSourceId) =>
       run(() => deleteSeries(selectSeries(bucketId, { dataSourceIds: [dataSourceId] }))),
 
+    // Retention runs hourly while ingest goes on: a merge first (up to two generations, seconds
+    // on the event loop) only when a staged row is older than the cutoff; otherwise every row to
+    // drop is already in `readings`.
     deleteBefore: (bucketId, cutoffMs) =>
       run(() => {
         const series = selectSeries(bucketId, {});
         db.transaction(() => {
           for (const s of series) q.deleteSeriesBefore.run(s.id, cutoffMs);
         })();
-      }),
+      }, writer.oldestStagedTs() < cutoffMs),
 
     async health() {
       if (closed) return { ok: false, state: 'down', detail: { reason: 'closed' } };

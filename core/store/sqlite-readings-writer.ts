@@ -34,6 +34,8 @@ export interface SqliteReadingsWriter {
   stagedRange(seriesId: number, from: number, to: number): StoredRow[];
   /** The staged row of a series with the greatest ts. */
   newestStaged(seriesId: number): StoredRow | undefined;
+  /** No staged row is older than this (Infinity when staging is empty): retention merges first only below it. */
+  oldestStagedTs(): number;
   /** Drop the series-id cache after series rows were deleted. */
   forgetSeries(): void;
   /** lastMergeMs: how long the last background generation took, first slice to last delete (null before one) */
@@ -95,6 +97,7 @@ export function createSqliteReadingsWriter(
   // Rows left in staging by a previous process (killed before merging) count too.
   // `staged` counts the rows in staging that are not part of the generation being merged.
   let staged = (db.prepare('SELECT count(*) AS n FROM staging').get() as { n: number }).n;
+  let oldestStaged = Number.POSITIVE_INFINITY; // rows a killed process left are merged at open, below
   let merges = 0;
   let lastMergeAt: number | null = null;
   let lastMergeMs: number | null = null;
@@ -152,6 +155,7 @@ export function createSqliteReadingsWriter(
         mirror.set(sid, cols);
       }
       appendStaged(cols, points[i]!);
+      if (points[i]!.ts < oldestStaged) oldestStaged = points[i]!.ts;
     }
   }
 
@@ -174,6 +178,7 @@ export function createSqliteReadingsWriter(
     mirror.clear();
     merge.clear();
     staged = 0;
+    oldestStaged = Number.POSITIVE_INFINITY;
     merges++;
     lastMergeAt = opts.clock.now();
     opts.logger.debug({ rows, ms: Math.round(performance.now() - started) }, 'merged staged readings');
@@ -199,6 +204,7 @@ export function createSqliteReadingsWriter(
     merges++;
     lastMergeAt = opts.clock.now();
     lastMergeMs = Math.round(performance.now() - generationStarted);
+    if (staged === 0) oldestStaged = Number.POSITIVE_INFINITY;
     opts.logger.debug(
       { rows, ms: lastMergeMs, stagedSince: staged, lastSliceMs: Math.round(performance.now() - started) },
       'merged staged readings',
@@ -277,6 +283,7 @@ export function createSqliteReadingsWriter(
     forgetSeries() {
       cache.clear();
     },
+    oldestStagedTs: () => oldestStaged,
     status: () => ({ stagedRows: staged + merge.rows, mergingRows: merge.rows, merges, lastMergeAt, lastMergeMs }),
     close() {
       if (closed) return;
