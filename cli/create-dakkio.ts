@@ -242,8 +242,11 @@ export async function createDakkio(
       tls: config.tlsCert && config.tlsKey ? { certPath: config.tlsCert, keyPath: config.tlsKey } : undefined,
     });
     closers.push({ name: 'http', close: () => http.close() });
-    // hands the grown 64 MiB semi-spaces back once the process goes quiet (see the file's comment)
-    const youngGeneration = startYoungGenerationRelease(rootLogger.child({ component: 'young-generation' }));
+    // hands the grown 64 MiB semi-spaces, a flood's dead old space, the store's page cache and
+    // malloc's free pages back once the process goes quiet (see the file's comment)
+    const youngGeneration = startYoungGenerationRelease(rootLogger.child({ component: 'young-generation' }), {
+      releaseCaches: () => readingStore.releaseMemory?.(),
+    });
     closers.push({ name: 'young-generation-release', close: () => youngGeneration.stop() });
     ready = true;
 

@@ -3,10 +3,14 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../core/logger.ts';
 import {
+  compactingGc,
   createQuietDetector,
   newSpaceBytes,
+  OLD_FRAGMENTED_BYTES,
   OLD_GROWN_BYTES,
+  oldSpaceFreeBytes,
   oldSpaceUsedBytes,
+  RSS_GROWN_BYTES,
   releaseYoungGeneration,
   startYoungGenerationRelease,
 } from './young-generation-release.ts';
@@ -64,6 +68,17 @@ describe('quiet detector', () => {
   });
 });
 
+describe('quiet detector, native side', () => {
+  it('releases for RSS grown since the last release when the heap did not grow', () => {
+    const decide = createQuietDetector();
+    decide(0.9, 0);
+    expect([1, 2, 3].map(() => decide(0.01, 8 * MiB, 0, RSS_GROWN_BYTES + 1))).toEqual([false, false, false]);
+    expect(decide(0.01, 8 * MiB, 0, RSS_GROWN_BYTES + 1)).toBe(true);
+    decide(0.9, 0);
+    for (let i = 0; i < 10; i++) expect(decide(0, 8 * MiB, 0, RSS_GROWN_BYTES - 1)).toBe(false);
+  });
+});
+
 describe('releaseYoungGeneration (real V8)', () => {
   it('gets V8 to shrink a grown new space that back-to-back GCs leave committed', async () => {
     const gc = exposedGc();
@@ -88,7 +103,7 @@ describe('releaseYoungGeneration (real V8)', () => {
       real(o);
     };
     real();
-    const release = startYoungGenerationRelease(silentLogger, gc, 20);
+    const release = startYoungGenerationRelease(silentLogger, { gc, sampleMs: 20 });
     try {
       // a flood's backlog: objects alive across scavenges (promoted), then all dead at once
       let backlog: object[] | null = [];
@@ -104,8 +119,46 @@ describe('releaseYoungGeneration (real V8)', () => {
     }
   });
 
+  it('compacts an old space that survivors left sparse, where a plain full GC leaves its pages committed', () => {
+    const gc = exposedGc();
+    // a flood's backlog, promoted, of which one object in eight outlives it: every page keeps a few
+    let backlog: object[] | null = [];
+    for (let i = 0; i < 1.5e6; i++) backlog.push({ a: i, b: [i] });
+    const survivors = backlog.filter((_, i) => i % 8 === 0);
+    backlog = null;
+    gc();
+    expect(oldSpaceFreeBytes()).toBeGreaterThan(OLD_FRAGMENTED_BYTES);
+    compactingGc(gc);
+    expect(oldSpaceFreeBytes()).toBeLessThan(OLD_FRAGMENTED_BYTES);
+    expect(survivors).toHaveLength(187_500);
+  });
+
+  it('frees caches and then trims malloc at the quiet moment, after its GCs', async () => {
+    const real = exposedGc();
+    const calls: string[] = [];
+    const gc = (o?: { type: 'minor' }) => {
+      calls.push(o?.type ?? 'full');
+      real(o);
+    };
+    const release = startYoungGenerationRelease(silentLogger, {
+      gc,
+      sampleMs: 20,
+      releaseCaches: () => calls.push('caches'),
+      mallocTrim: () => calls.push('trim'),
+    });
+    try {
+      burst();
+      for (let i = 0; i < 200 && !calls.includes('trim'); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(calls.slice(-2)).toEqual(['caches', 'trim']);
+      expect(calls.indexOf('minor')).toBeGreaterThanOrEqual(0);
+      expect(calls.indexOf('minor')).toBeLessThan(calls.indexOf('caches'));
+    } finally {
+      release.stop();
+    }
+  });
+
   it('is off without node gc', () => {
-    const r = startYoungGenerationRelease(silentLogger, undefined);
+    const r = startYoungGenerationRelease(silentLogger, { gc: undefined });
     r.stop();
   });
 });

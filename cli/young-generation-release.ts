@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { getHeapSpaceStatistics } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import type { Logger } from '../core/logger.ts';
+import { createMallocTrim, type MallocTrim } from './malloc-trim.ts';
 
 /**
  * Quiet-time release of the young generation.
@@ -23,6 +24,13 @@ import type { Logger } from '../core/logger.ts';
  * got to it only ~90 s after the drain. So the same quiet moment runs one full GC first when the old
  * space's used bytes grew by OLD_GROWN_BYTES since the last one (~10 ms for a ~35 MiB live set; a
  * full GC also empties the new space). A broker whose old space does not grow never pays for it.
+ *
+ * That full GC frees the dead objects but leaves the old space's pages committed wherever a few
+ * survivors sit on them (after a 20 s flood: 86 MiB committed for 30 MiB live), and V8 compacts
+ * only a few pages per GC. When more than OLD_FRAGMENTED_BYTES are committed but free after it, one
+ * compacting GC follows (compactingGc). Last, the memory that glibc's malloc kept (socket buffers,
+ * Buffers, SQLite pages freed by the burst) goes back to the OS through malloc_trim
+ * (cli/malloc-trim.ts), once the GCs have freed what they free.
  */
 
 /**
@@ -37,6 +45,14 @@ const SPACING_MS = 25;
 const MAX_GCS = 16;
 /** Growth of the old space's used bytes (live and dead) since the last full GC that makes a quiet moment run one. */
 export const OLD_GROWN_BYTES = 32 * 2 ** 20;
+/**
+ * RSS growth since the last release that makes a quiet moment run one although the heap did not
+ * grow: native memory alone (after a flood's drain, its last merge refills ~20 MiB of the store's
+ * page cache a second or two after the first release).
+ */
+export const RSS_GROWN_BYTES = 16 * 2 ** 20;
+/** Committed but free bytes of the old space, after the full GC, that make it compact. */
+export const OLD_FRAGMENTED_BYTES = 32 * 2 ** 20;
 
 export interface ReleaseResult {
   beforeBytes: number;
@@ -57,6 +73,27 @@ export function newSpaceBytes(): number {
 /** Used (live and not yet collected) bytes of V8's old space. */
 export function oldSpaceUsedBytes(): number {
   return getHeapSpaceStatistics().find((s) => s.space_name === 'old_space')?.space_used_size ?? 0;
+}
+
+/** Committed bytes of V8's old space that hold no object. */
+export function oldSpaceFreeBytes(): number {
+  const old = getHeapSpaceStatistics().find((s) => s.space_name === 'old_space');
+  return old ? old.physical_space_size - old.space_used_size : 0;
+}
+
+/**
+ * A full GC that moves every survivor off its sparse page so the pages are freed. V8 has no
+ * API for it; its --compact-on-every-full-gc flag is read at each GC's start, so it is on for
+ * this one GC only. Costs ~5 ms per MiB of live old space (~150 ms for 30 MiB, measured with
+ * many small objects): run only at a quiet moment, and only when it frees OLD_FRAGMENTED_BYTES.
+ */
+export function compactingGc(gc: NodeGc): void {
+  setFlagsFromString('--compact-on-every-full-gc');
+  try {
+    gc();
+  } finally {
+    setFlagsFromString('--no-compact-on-every-full-gc');
+  }
 }
 
 /** The sequence above; stops as soon as V8 has shrunk the new space to below half of what it was. */
@@ -89,6 +126,8 @@ export interface QuietDetectorOptions {
   grownBytes: number;
   /** old-space growth (bytes) since the last full GC above which it counts as grown */
   oldGrownBytes: number;
+  /** RSS growth (bytes) since the last release above which the native side counts as grown */
+  rssGrownBytes: number;
 }
 
 export const DEFAULT_QUIET: QuietDetectorOptions = {
@@ -96,6 +135,7 @@ export const DEFAULT_QUIET: QuietDetectorOptions = {
   quietSamples: 4,
   grownBytes: 16 * 2 ** 20,
   oldGrownBytes: OLD_GROWN_BYTES,
+  rssGrownBytes: RSS_GROWN_BYTES,
 };
 
 /**
@@ -105,14 +145,15 @@ export const DEFAULT_QUIET: QuietDetectorOptions = {
 export function createQuietDetector(o: QuietDetectorOptions = DEFAULT_QUIET) {
   let armed = false;
   let quiet = 0;
-  return (utilization: number, newSpace: number, oldGrowth = 0): boolean => {
+  return (utilization: number, newSpace: number, oldGrowth = 0, rssGrowth = 0): boolean => {
     if (utilization >= o.busyUtilization) {
       armed = true;
       quiet = 0;
       return false;
     }
     quiet++;
-    if (!armed || quiet < o.quietSamples || (newSpace <= o.grownBytes && oldGrowth <= o.oldGrownBytes)) return false;
+    if (!armed || quiet < o.quietSamples) return false;
+    if (newSpace <= o.grownBytes && oldGrowth <= o.oldGrownBytes && rssGrowth <= o.rssGrownBytes) return false;
     armed = false;
     return true;
   };
@@ -122,50 +163,79 @@ export interface YoungGenerationRelease {
   stop(): void;
 }
 
+export interface YoungGenerationReleaseOptions {
+  /** node's gc; default: the global one that --expose-gc installs (undefined: the release is off) */
+  gc?: NodeGc | undefined;
+  /** event-loop sampling period (ms) */
+  sampleMs?: number;
+  /** frees caches that refill on demand (the readings store's page cache), before the trim */
+  releaseCaches?: () => void;
+  /** default: glibc's malloc_trim where it can be reached (cli/malloc-trim.ts) */
+  mallocTrim?: MallocTrim | undefined;
+}
+
 /**
  * Samples the event loop every `sampleMs` (an unref'd timer) and releases the young generation when
  * quiet. Needs node's `gc` (started with --expose-gc, as bin/dakkio.mjs and npm start do); without it
  * this does nothing.
  */
-export function startYoungGenerationRelease(
-  logger: Logger,
-  gc: NodeGc | undefined = (globalThis as { gc?: NodeGc }).gc,
-  sampleMs = 250,
-): YoungGenerationRelease {
+export function startYoungGenerationRelease(logger: Logger, o: YoungGenerationReleaseOptions = {}): YoungGenerationRelease {
+  const gc = 'gc' in o ? o.gc : (globalThis as { gc?: NodeGc }).gc;
+  const sampleMs = o.sampleMs ?? 250;
   if (typeof gc !== 'function') {
     logger.debug({}, 'young-generation release off: node runs without --expose-gc');
     return { stop() {} };
   }
+  const mallocTrim = 'mallocTrim' in o ? o.mallocTrim : createMallocTrim();
   const decide = createQuietDetector();
   let last = performance.eventLoopUtilization();
   let releasing = false;
   // old-space used bytes right after the last full GC (start-up's garbage counts as growth once)
   let oldAfterFullGc = oldSpaceUsedBytes();
+  // RSS right after the last release (start-up's growth counts once)
+  let rssAfterRelease = process.memoryUsage.rss();
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
     const { utilization } = performance.eventLoopUtilization(now, last);
     last = now;
     // heap statistics only when it could matter: a busy sample decides nothing
     const quiet = utilization < DEFAULT_QUIET.busyUtilization;
-    if (releasing || !decide(utilization, quiet ? newSpaceBytes() : 0, quiet ? oldSpaceUsedBytes() - oldAfterFullGc : 0)) return;
+    const grown = quiet ? [newSpaceBytes(), oldSpaceUsedBytes() - oldAfterFullGc, process.memoryUsage.rss() - rssAfterRelease] : [0, 0, 0];
+    if (releasing || !decide(utilization, grown[0]!, grown[1], grown[2])) return;
     releasing = true;
     const oldBefore = oldSpaceUsedBytes();
     let fullGcMs: number | undefined;
+    let compactMs: number | undefined;
     if (oldBefore - oldAfterFullGc > DEFAULT_QUIET.oldGrownBytes) {
-      const t = performance.now();
+      let t = performance.now();
       gc();
       fullGcMs = Math.round((performance.now() - t) * 10) / 10;
+      if (oldSpaceFreeBytes() > OLD_FRAGMENTED_BYTES) {
+        t = performance.now();
+        compactingGc(gc);
+        compactMs = Math.round((performance.now() - t) * 10) / 10;
+      }
       oldAfterFullGc = oldSpaceUsedBytes();
     } else {
       // V8's own major GCs lower the baseline too
       oldAfterFullGc = Math.min(oldAfterFullGc, oldBefore);
     }
-    const full = fullGcMs !== undefined ? { oldSpaceMiB: [oldBefore / 2 ** 20, oldAfterFullGc / 2 ** 20], fullGcMs } : {};
+    const full = fullGcMs !== undefined ? { oldSpaceMiB: [oldBefore / 2 ** 20, oldAfterFullGc / 2 ** 20], fullGcMs, compactMs } : {};
     const young = newSpaceBytes() > DEFAULT_QUIET.grownBytes ? releaseYoungGeneration(gc) : Promise.resolve(undefined);
     void young.then((r) => {
       releasing = false;
+      const t = performance.now();
+      try {
+        o.releaseCaches?.();
+      } catch (err) {
+        logger.warn({ err }, 'cache release at quiet time failed');
+      }
+      // last: the GCs above have freed the burst's Buffers (their backing stores are malloc'd)
+      mallocTrim?.();
+      const nativeMs = Math.round((performance.now() - t) * 10) / 10;
+      rssAfterRelease = process.memoryUsage.rss();
       const newSpace = r ? { newSpaceMiB: [r.beforeBytes / 2 ** 20, r.afterBytes / 2 ** 20], gcs: r.gcs, ms: Math.round(r.ms * 10) / 10 } : {};
-      logger.debug({ ...newSpace, ...full }, 'heap released at quiet time');
+      logger.debug({ ...newSpace, ...full, nativeMs }, 'heap released at quiet time');
     });
   }, sampleMs);
   timer.unref();

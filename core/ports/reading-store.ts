@@ -49,6 +49,8 @@ export interface ReadingStore {
   /** Retention: drop every reading of the bucket with ts < cutoffMs. */
   deleteBefore(bucketId: string, cutoffMs: number): Promise<void>;
   health(): Promise<ReadingStoreHealth>;
+  /** Optional: hands back memory that refills on demand (caches). Called when the process has gone quiet. */
+  releaseMemory?(): void;
   /** Idempotent. Flushes anything buffered. */
   close(): Promise<void>;
 }

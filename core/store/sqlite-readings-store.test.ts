@@ -117,6 +117,17 @@ describe('sqlite reading store specifics', () => {
     }
   };
 
+  it('hands its page cache back on request (quiet time) and reads and writes on as before', async () => {
+    const store = await open(join(dir(), 'readings.db'), { mergeThresholdRows: 2 });
+    await store.write([point(T0, 1), point(T0 + 1, 2), point(T0 + 2, 3)]);
+    store.releaseMemory!();
+    await store.write([point(T0 + 3, 4)]);
+    const [series] = await store.queryRaw({ bucketId: B, from: T0, to: T0 + 10, limitPerSeries: 10 });
+    expect(series!.points).toEqual([[T0, 1], [T0 + 1, 2], [T0 + 2, 3], [T0 + 3, 4]]);
+    await store.close();
+    store.releaseMemory!(); // a quiet moment may come after the close: nothing to do
+  });
+
   it('reads lay staged rows over merged ones, and the merge keeps the same last write', async () => {
     const path = join(dir(), 'readings.db');
     const store = await open(path, { mergeThresholdRows: 1_000_000 });
