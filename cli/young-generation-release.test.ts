@@ -2,14 +2,12 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../core/logger.ts';
+import { compactingGc, OLD_FRAGMENTED_BYTES, OLD_GROWN_BYTES, oldSpaceFreeBytes } from './old-space-release.ts';
 import {
-  compactingGc,
   createQuietDetector,
+  createQuietRelease,
+  type MemoryGauges,
   newSpaceBytes,
-  OLD_FRAGMENTED_BYTES,
-  OLD_GROWN_BYTES,
-  oldSpaceFreeBytes,
-  oldSpaceUsedBytes,
   RSS_GROWN_BYTES,
   releaseYoungGeneration,
   startYoungGenerationRelease,
@@ -95,30 +93,6 @@ describe('releaseYoungGeneration (real V8)', () => {
     expect(newSpaceBytes()).toBeLessThan(grown / 2);
   });
 
-  it('runs one full GC at the quiet moment after a burst that left dead objects in the old space', async () => {
-    const real = exposedGc();
-    const calls: string[] = [];
-    const gc = (o?: { type: 'minor' }) => {
-      calls.push(o?.type ?? 'full');
-      real(o);
-    };
-    real();
-    const release = startYoungGenerationRelease(silentLogger, { gc, sampleMs: 20 });
-    try {
-      // a flood's backlog: objects alive across scavenges (promoted), then all dead at once
-      let backlog: object[] | null = [];
-      for (let i = 0; i < 1.5e6; i++) backlog.push({ a: i, b: [i] });
-      const before = oldSpaceUsedBytes();
-      expect(before).toBeGreaterThan(OLD_GROWN_BYTES);
-      backlog = null;
-      for (let i = 0; i < 100 && !calls.includes('full'); i++) await new Promise((r) => setTimeout(r, 20));
-      expect(calls).toContain('full');
-      expect(oldSpaceUsedBytes()).toBeLessThan(before - OLD_GROWN_BYTES);
-    } finally {
-      release.stop();
-    }
-  });
-
   it('compacts an old space that survivors left sparse, where a plain full GC leaves its pages committed', () => {
     const gc = exposedGc();
     // a flood's backlog, promoted, of which one object in eight outlives it: every page keeps a few
@@ -133,32 +107,121 @@ describe('releaseYoungGeneration (real V8)', () => {
     expect(survivors).toHaveLength(187_500);
   });
 
-  it('frees caches and then trims malloc at the quiet moment, after its GCs', async () => {
-    const real = exposedGc();
-    const calls: string[] = [];
-    const gc = (o?: { type: 'minor' }) => {
-      calls.push(o?.type ?? 'full');
-      real(o);
-    };
-    const release = startYoungGenerationRelease(silentLogger, {
-      gc,
-      sampleMs: 20,
-      releaseCaches: () => calls.push('caches'),
-      mallocTrim: () => calls.push('trim'),
-    });
-    try {
-      burst();
-      for (let i = 0; i < 200 && !calls.includes('trim'); i++) await new Promise((r) => setTimeout(r, 20));
-      expect(calls.slice(-2)).toEqual(['caches', 'trim']);
-      expect(calls.indexOf('minor')).toBeGreaterThanOrEqual(0);
-      expect(calls.indexOf('minor')).toBeLessThan(calls.indexOf('caches'));
-    } finally {
-      release.stop();
-    }
-  });
-
   it('is off without node gc', () => {
     const r = startYoungGenerationRelease(silentLogger, { gc: undefined });
     r.stop();
+  });
+});
+
+/**
+ * The release step driven sample by sample, with the process's memory as plain numbers and gc as a
+ * recorder: what it does at a quiet moment depends on nothing V8 or the scheduler decide.
+ */
+describe('quiet-time release step', () => {
+  const busy = 0.9;
+  const quiet = 0.01;
+
+  function harness(memory: { newSpace: number; oldSpaceUsed: number; oldSpaceFree: number; rss: number }) {
+    const calls: string[] = [];
+    const gauges: MemoryGauges = {
+      newSpace: () => memory.newSpace,
+      oldSpaceUsed: () => memory.oldSpaceUsed,
+      oldSpaceFree: () => memory.oldSpaceFree,
+      rss: () => memory.rss,
+    };
+    const sample = createQuietRelease({
+      gc: (o) => calls.push(o?.type ?? 'full'),
+      logger: silentLogger,
+      gauges,
+      releaseYoung: async () => {
+        calls.push('young');
+        return { beforeBytes: memory.newSpace, afterBytes: 0, gcs: 1, ms: 0 };
+      },
+      releaseCaches: () => calls.push('caches'),
+      mallocTrim: () => calls.push('trim'),
+    });
+    /** one busy sample, then quiet ones until a release starts (it must within the detector's count) */
+    const busyThenQuiet = async () => {
+      expect(sample(busy)).toBeUndefined();
+      for (let i = 1; i < 4; i++) expect(sample(quiet)).toBeUndefined();
+      const release = sample(quiet);
+      expect(release).toBeInstanceOf(Promise);
+      await release;
+    };
+    return { calls, sample, busyThenQuiet };
+  }
+
+  it('runs one full GC when the old space grew, then frees caches and trims malloc, in that order', async () => {
+    const memory = { newSpace: 8 * MiB, oldSpaceUsed: 30 * MiB, oldSpaceFree: 4 * MiB, rss: 100 * MiB };
+    const { calls, busyThenQuiet } = harness(memory);
+    memory.oldSpaceUsed = 30 * MiB + OLD_GROWN_BYTES + 1;
+    await busyThenQuiet();
+    expect(calls).toEqual(['full', 'caches', 'trim']);
+  });
+
+  it('compacts after the full GC when it left more than OLD_FRAGMENTED_BYTES committed but free', async () => {
+    const memory = {
+      newSpace: 8 * MiB,
+      oldSpaceUsed: 30 * MiB,
+      oldSpaceFree: OLD_FRAGMENTED_BYTES + 1,
+      rss: 100 * MiB,
+    };
+    const { calls, busyThenQuiet } = harness(memory);
+    memory.oldSpaceUsed += OLD_GROWN_BYTES + 1;
+    await busyThenQuiet();
+    expect(calls).toEqual(['full', 'full', 'caches', 'trim']);
+  });
+
+  it('releases a grown new space with its GCs before the caches and the trim', async () => {
+    const memory = { newSpace: 128 * MiB, oldSpaceUsed: 30 * MiB, oldSpaceFree: 0, rss: 100 * MiB };
+    const { calls, busyThenQuiet } = harness(memory);
+    await busyThenQuiet();
+    expect(calls).toEqual(['young', 'caches', 'trim']);
+  });
+
+  it('frees caches and trims when RSS alone grew, without a GC', async () => {
+    const memory = { newSpace: 8 * MiB, oldSpaceUsed: 30 * MiB, oldSpaceFree: 0, rss: 100 * MiB };
+    const { calls, sample, busyThenQuiet } = harness(memory);
+    memory.rss += RSS_GROWN_BYTES + 1;
+    await busyThenQuiet();
+    expect(calls).toEqual(['caches', 'trim']);
+    // measured again after the release: the same RSS is no growth any more
+    sample(busy);
+    for (let i = 0; i < 10; i++) expect(sample(quiet)).toBeUndefined();
+    expect(calls).toEqual(['caches', 'trim']);
+  });
+
+  it('does nothing at a quiet moment when nothing grew, and never while busy', () => {
+    const memory = { newSpace: 8 * MiB, oldSpaceUsed: 30 * MiB, oldSpaceFree: 0, rss: 100 * MiB };
+    const { calls, sample } = harness(memory);
+    sample(busy);
+    for (let i = 0; i < 10; i++) expect(sample(quiet)).toBeUndefined();
+    memory.oldSpaceUsed += OLD_GROWN_BYTES + 1;
+    for (let i = 0; i < 10; i++) expect(sample(busy)).toBeUndefined();
+    expect(calls).toEqual([]);
+  });
+
+  it('keeps going when the cache release throws: the trim still runs', async () => {
+    const memory = { newSpace: 8 * MiB, oldSpaceUsed: 30 * MiB, oldSpaceFree: 0, rss: 100 * MiB };
+    const calls: string[] = [];
+    const sample = createQuietRelease({
+      gc: () => calls.push('full'),
+      logger: silentLogger,
+      gauges: {
+        newSpace: () => memory.newSpace,
+        oldSpaceUsed: () => memory.oldSpaceUsed,
+        oldSpaceFree: () => 0,
+        rss: () => memory.rss,
+      },
+      releaseCaches: () => {
+        throw new Error('store closed');
+      },
+      mallocTrim: () => calls.push('trim'),
+    });
+    memory.rss += RSS_GROWN_BYTES + 1;
+    sample(busy);
+    for (let i = 1; i < 4; i++) sample(quiet);
+    await sample(quiet);
+    expect(calls).toEqual(['trim']);
   });
 });

@@ -1,7 +1,15 @@
 import { performance } from 'node:perf_hooks';
-import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics } from 'node:v8';
 import type { Logger } from '../core/logger.ts';
 import { createMallocTrim, type MallocTrim } from './malloc-trim.ts';
+import {
+  compactingGc,
+  type NodeGc,
+  OLD_FRAGMENTED_BYTES,
+  OLD_GROWN_BYTES,
+  oldSpaceFreeBytes,
+  oldSpaceUsedBytes,
+} from './old-space-release.ts';
 
 /**
  * Quiet-time release of the young generation.
@@ -19,18 +27,13 @@ import { createMallocTrim, type MallocTrim } from './malloc-trim.ts';
  * V8 itself then shrinks the new space and uncommits the from-space. It never runs under load (the loop is not quiet then), and once per
  * busy period at most: if this V8 does not shrink, it does not retry until the loop was busy again.
  *
- * Old space too: after a flood (bench:qos0-storm) the old space holds 100+ MiB of what the backlog
- * promoted, nearly all of it dead, and an idle process runs no major GC either: V8's memory reducer
- * got to it only ~90 s after the drain. So the same quiet moment runs one full GC first when the old
- * space's used bytes grew by OLD_GROWN_BYTES since the last one (~10 ms for a ~35 MiB live set; a
- * full GC also empties the new space). A broker whose old space does not grow never pays for it.
- *
- * That full GC frees the dead objects but leaves the old space's pages committed wherever a few
- * survivors sit on them (after a 20 s flood: 86 MiB committed for 30 MiB live), and V8 compacts
- * only a few pages per GC. When more than OLD_FRAGMENTED_BYTES are committed but free after it, one
- * compacting GC follows (compactingGc). Last, the memory that glibc's malloc kept (socket buffers,
- * Buffers, SQLite pages freed by the burst) goes back to the OS through malloc_trim
- * (cli/malloc-trim.ts), once the GCs have freed what they free.
+ * Old space and native memory too: the same quiet moment first runs a full GC when the old space
+ * grew since the last one, and a compacting one when that leaves it sparse (cli/old-space-release.ts);
+ * then, once the GCs have freed what they free, it frees caches that refill on demand (the readings
+ * store's page cache) and gives malloc's free pages back to the OS (cli/malloc-trim.ts): the memory
+ * that glibc's malloc kept after a burst (socket buffers, Buffers, SQLite pages).
+ * The step itself is createQuietRelease (fed one event-loop sample at a time, so tests drive it
+ * without timers); startYoungGenerationRelease samples the loop and feeds it.
  */
 
 /**
@@ -43,16 +46,12 @@ import { createMallocTrim, type MallocTrim } from './malloc-trim.ts';
  */
 const SPACING_MS = 25;
 const MAX_GCS = 16;
-/** Growth of the old space's used bytes (live and dead) since the last full GC that makes a quiet moment run one. */
-export const OLD_GROWN_BYTES = 32 * 2 ** 20;
 /**
  * RSS growth since the last release that makes a quiet moment run one although the heap did not
  * grow: native memory alone (after a flood's drain, its last merge refills ~20 MiB of the store's
  * page cache a second or two after the first release).
  */
 export const RSS_GROWN_BYTES = 16 * 2 ** 20;
-/** Committed but free bytes of the old space, after the full GC, that make it compact. */
-export const OLD_FRAGMENTED_BYTES = 32 * 2 ** 20;
 
 export interface ReleaseResult {
   beforeBytes: number;
@@ -62,38 +61,9 @@ export interface ReleaseResult {
   ms: number;
 }
 
-/** node's gc (--expose-gc): `{ type: 'minor' }` scavenges; no argument runs a full, synchronous GC. */
-type NodeGc = (options?: { type: 'minor' }) => void;
-
 /** Committed (physical) bytes of V8's new space. */
 export function newSpaceBytes(): number {
   return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.physical_space_size ?? 0;
-}
-
-/** Used (live and not yet collected) bytes of V8's old space. */
-export function oldSpaceUsedBytes(): number {
-  return getHeapSpaceStatistics().find((s) => s.space_name === 'old_space')?.space_used_size ?? 0;
-}
-
-/** Committed bytes of V8's old space that hold no object. */
-export function oldSpaceFreeBytes(): number {
-  const old = getHeapSpaceStatistics().find((s) => s.space_name === 'old_space');
-  return old ? old.physical_space_size - old.space_used_size : 0;
-}
-
-/**
- * A full GC that moves every survivor off its sparse page so the pages are freed. V8 has no
- * API for it; its --compact-on-every-full-gc flag is read at each GC's start, so it is on for
- * this one GC only. Costs ~5 ms per MiB of live old space (~150 ms for 30 MiB, measured with
- * many small objects): run only at a quiet moment, and only when it frees OLD_FRAGMENTED_BYTES.
- */
-export function compactingGc(gc: NodeGc): void {
-  setFlagsFromString('--compact-on-every-full-gc');
-  try {
-    gc();
-  } finally {
-    setFlagsFromString('--no-compact-on-every-full-gc');
-  }
 }
 
 /** The sequence above; stops as soon as V8 has shrunk the new space to below half of what it was. */
@@ -159,6 +129,103 @@ export function createQuietDetector(o: QuietDetectorOptions = DEFAULT_QUIET) {
   };
 }
 
+/** What the quiet-time release reads of the process's memory (tests inject their own). */
+export interface MemoryGauges {
+  newSpace(): number;
+  oldSpaceUsed(): number;
+  oldSpaceFree(): number;
+  rss(): number;
+}
+
+export const PROCESS_GAUGES: MemoryGauges = {
+  newSpace: newSpaceBytes,
+  oldSpaceUsed: oldSpaceUsedBytes,
+  oldSpaceFree: oldSpaceFreeBytes,
+  rss: () => process.memoryUsage.rss(),
+};
+
+export interface QuietReleaseOptions {
+  /** node's gc (--expose-gc) */
+  gc: NodeGc;
+  logger: Logger;
+  /** frees caches that refill on demand (the readings store's page cache), before the trim */
+  releaseCaches?: (() => void) | undefined;
+  /** glibc's malloc_trim where it can be reached (cli/malloc-trim.ts); undefined: no trim */
+  mallocTrim?: MallocTrim | undefined;
+  gauges?: MemoryGauges;
+  /** the young generation's release; default releaseYoungGeneration (minor GCs SPACING_MS apart) */
+  releaseYoung?: (gc: NodeGc) => Promise<ReleaseResult>;
+}
+
+/**
+ * The quiet-time release as a step: fed one event-loop utilisation sample at a time, it returns the
+ * release's promise when that sample started one (undefined otherwise). No timer of its own.
+ */
+export function createQuietRelease(o: QuietReleaseOptions): (utilization: number) => Promise<void> | undefined {
+  const { gc, logger } = o;
+  const gauges = o.gauges ?? PROCESS_GAUGES;
+  const releaseYoung = o.releaseYoung ?? ((g: NodeGc) => releaseYoungGeneration(g, gauges.newSpace));
+  const decide = createQuietDetector();
+  let releasing = false;
+  // old-space used bytes right after the last full GC (start-up's garbage counts as growth once)
+  let oldAfterFullGc = gauges.oldSpaceUsed();
+  // RSS right after the last release (start-up's growth counts once)
+  let rssAfterRelease = gauges.rss();
+  const ms = (t: number) => Math.round((performance.now() - t) * 10) / 10;
+  return (utilization) => {
+    // gauges only when it could matter: a busy sample decides nothing
+    const quiet = utilization < DEFAULT_QUIET.busyUtilization;
+    const grown = quiet
+      ? [gauges.newSpace(), gauges.oldSpaceUsed() - oldAfterFullGc, gauges.rss() - rssAfterRelease]
+      : [0, 0, 0];
+    if (releasing || !decide(utilization, grown[0]!, grown[1], grown[2])) return undefined;
+    releasing = true;
+    const oldBefore = gauges.oldSpaceUsed();
+    let full = {};
+    if (oldBefore - oldAfterFullGc > DEFAULT_QUIET.oldGrownBytes) {
+      const t = performance.now();
+      gc();
+      const fullGcMs = ms(t);
+      let compactMs: number | undefined;
+      if (gauges.oldSpaceFree() > OLD_FRAGMENTED_BYTES) {
+        const t2 = performance.now();
+        compactingGc(gc);
+        compactMs = ms(t2);
+      }
+      oldAfterFullGc = gauges.oldSpaceUsed();
+      full = { oldSpaceMiB: [oldBefore / 2 ** 20, oldAfterFullGc / 2 ** 20], fullGcMs, compactMs };
+    } else {
+      // V8's own major GCs lower the baseline too
+      oldAfterFullGc = Math.min(oldAfterFullGc, oldBefore);
+    }
+    const young = gauges.newSpace() > DEFAULT_QUIET.grownBytes ? releaseYoung(gc) : Promise.resolve(undefined);
+    return young
+      .then((r) => {
+        const t = performance.now();
+        try {
+          o.releaseCaches?.();
+        } catch (err) {
+          logger.warn({ err }, 'cache release at quiet time failed');
+        }
+        // last: the GCs above have freed the burst's Buffers (their backing stores are malloc'd)
+        o.mallocTrim?.();
+        rssAfterRelease = gauges.rss();
+        const newSpace = r
+          ? {
+              newSpaceMiB: [r.beforeBytes / 2 ** 20, r.afterBytes / 2 ** 20],
+              gcs: r.gcs,
+              ms: Math.round(r.ms * 10) / 10,
+            }
+          : {};
+        logger.debug({ ...newSpace, ...full, nativeMs: ms(t) }, 'heap released at quiet time');
+      })
+      .catch((err) => logger.warn({ err }, 'quiet-time release failed'))
+      .finally(() => {
+        releasing = false;
+      });
+  };
+}
+
 export interface YoungGenerationRelease {
   stop(): void;
 }
@@ -175,69 +242,28 @@ export interface YoungGenerationReleaseOptions {
 }
 
 /**
- * Samples the event loop every `sampleMs` (an unref'd timer) and releases the young generation when
- * quiet. Needs node's `gc` (started with --expose-gc, as bin/dakkio.mjs and npm start do); without it
- * this does nothing.
+ * Samples the event loop every `sampleMs` (an unref'd timer) and feeds createQuietRelease. Needs
+ * node's `gc` (started with --expose-gc, as bin/dakkio.mjs and npm start do); without it this does
+ * nothing.
  */
-export function startYoungGenerationRelease(logger: Logger, o: YoungGenerationReleaseOptions = {}): YoungGenerationRelease {
+export function startYoungGenerationRelease(
+  logger: Logger,
+  o: YoungGenerationReleaseOptions = {},
+): YoungGenerationRelease {
   const gc = 'gc' in o ? o.gc : (globalThis as { gc?: NodeGc }).gc;
-  const sampleMs = o.sampleMs ?? 250;
   if (typeof gc !== 'function') {
     logger.debug({}, 'young-generation release off: node runs without --expose-gc');
     return { stop() {} };
   }
   const mallocTrim = 'mallocTrim' in o ? o.mallocTrim : createMallocTrim();
-  const decide = createQuietDetector();
+  const sample = createQuietRelease({ gc, logger, releaseCaches: o.releaseCaches, mallocTrim });
   let last = performance.eventLoopUtilization();
-  let releasing = false;
-  // old-space used bytes right after the last full GC (start-up's garbage counts as growth once)
-  let oldAfterFullGc = oldSpaceUsedBytes();
-  // RSS right after the last release (start-up's growth counts once)
-  let rssAfterRelease = process.memoryUsage.rss();
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
     const { utilization } = performance.eventLoopUtilization(now, last);
     last = now;
-    // heap statistics only when it could matter: a busy sample decides nothing
-    const quiet = utilization < DEFAULT_QUIET.busyUtilization;
-    const grown = quiet ? [newSpaceBytes(), oldSpaceUsedBytes() - oldAfterFullGc, process.memoryUsage.rss() - rssAfterRelease] : [0, 0, 0];
-    if (releasing || !decide(utilization, grown[0]!, grown[1], grown[2])) return;
-    releasing = true;
-    const oldBefore = oldSpaceUsedBytes();
-    let fullGcMs: number | undefined;
-    let compactMs: number | undefined;
-    if (oldBefore - oldAfterFullGc > DEFAULT_QUIET.oldGrownBytes) {
-      let t = performance.now();
-      gc();
-      fullGcMs = Math.round((performance.now() - t) * 10) / 10;
-      if (oldSpaceFreeBytes() > OLD_FRAGMENTED_BYTES) {
-        t = performance.now();
-        compactingGc(gc);
-        compactMs = Math.round((performance.now() - t) * 10) / 10;
-      }
-      oldAfterFullGc = oldSpaceUsedBytes();
-    } else {
-      // V8's own major GCs lower the baseline too
-      oldAfterFullGc = Math.min(oldAfterFullGc, oldBefore);
-    }
-    const full = fullGcMs !== undefined ? { oldSpaceMiB: [oldBefore / 2 ** 20, oldAfterFullGc / 2 ** 20], fullGcMs, compactMs } : {};
-    const young = newSpaceBytes() > DEFAULT_QUIET.grownBytes ? releaseYoungGeneration(gc) : Promise.resolve(undefined);
-    void young.then((r) => {
-      releasing = false;
-      const t = performance.now();
-      try {
-        o.releaseCaches?.();
-      } catch (err) {
-        logger.warn({ err }, 'cache release at quiet time failed');
-      }
-      // last: the GCs above have freed the burst's Buffers (their backing stores are malloc'd)
-      mallocTrim?.();
-      const nativeMs = Math.round((performance.now() - t) * 10) / 10;
-      rssAfterRelease = process.memoryUsage.rss();
-      const newSpace = r ? { newSpaceMiB: [r.beforeBytes / 2 ** 20, r.afterBytes / 2 ** 20], gcs: r.gcs, ms: Math.round(r.ms * 10) / 10 } : {};
-      logger.debug({ ...newSpace, ...full, nativeMs }, 'heap released at quiet time');
-    });
-  }, sampleMs);
+    sample(utilization);
+  }, o.sampleMs ?? 250);
   timer.unref();
   return { stop: () => clearInterval(timer) };
 }
