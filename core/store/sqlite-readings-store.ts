@@ -227,10 +227,7 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
       }, writer.oldestStagedTs() < cutoffMs),
 
     // at quiet time: the writer's page cache (up to 32 MiB) is freed; merges re-read from the OS cache
-    releaseMemory() {
-      if (!closed) db.pragma('shrink_memory');
-    },
-
+    releaseMemory() { if (!closed) db.pragma('shrink_memory'); },
     async health() {
       if (closed) return { ok: false, state: 'down', detail: { reason: 'closed' } };
       try {
