@@ -18,7 +18,8 @@
  */
 import { benchArgs, numList } from './lib/args.ts';
 import { attachDakkio, type DakkioFixture, setupDakkio } from './lib/dakkio-setup.ts';
-import { type LoadResult, runMqttLoad, type TimestampMode, useTimestamps } from './lib/mqtt-load.ts';
+import { type TimestampMode, useTimestamps } from './lib/bench-timestamps.ts';
+import { type LoadResult, runMqttLoad } from './lib/mqtt-load.ts';
 import { type Prefilled, prefilledDataDir } from './lib/prefill.ts';
 import { cpuMeter, pinGenerator } from './lib/proc.ts';
 import { type BenchQuestDb, startBenchQuestDb } from './lib/questdb.ts';

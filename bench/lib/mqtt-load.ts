@@ -18,6 +18,7 @@
  */
 import { type Socket, connect } from 'node:net';
 import mqttPacket from 'mqtt-packet';
+import { nextTimestamp } from './bench-timestamps.ts';
 
 export interface LoadOptions {
   port: number;
@@ -51,23 +52,6 @@ export interface LoadResult {
   sent: number;
 }
 
-/**
- * How PUBLISHes are stamped. `backfill` (default, as every figure in bench/RESULTS.md up to
- * 2026-11-28 12:00): a counter per topic from 30 days ago, +1 ms per message, so the series
- * drift apart and most of a store's commits reach back behind its newest row (QuestDB merges
- * out of order). `now`: wall-clock time, strictly rising per topic, as live devices stamp
- * readings (the store appends). Same-session A/B (RESULTS "bench timestamps"): QuestDB's
- * ingest was no faster with `now`, so out-of-order merging is not what holds it back.
- */
-export type TimestampMode = 'now' | 'backfill';
-let timestampMode: TimestampMode = 'backfill';
-export function useTimestamps(mode: TimestampMode): void {
-  timestampMode = mode;
-}
-
-const T_BASE = Date.now() - 30 * 86_400_000;
-/** last timestamp per topic, across runs: strictly rising, so no reading ever overwrites another */
-const lastTs = new Map<string, number>();
 const TS_DIGITS = 13;
 
 export interface Template {
@@ -98,9 +82,7 @@ export function encode(t: Template, id: number): Buffer {
   const b = Buffer.allocUnsafe(t.buf.length);
   t.buf.copy(b);
   if (t.idOffset >= 0) b.writeUInt16BE(id, t.idOffset);
-  const last = lastTs.get(t.topic) ?? T_BASE - 1;
-  const ts = timestampMode === 'now' ? Math.max(Date.now(), last + 1) : last + 1;
-  lastTs.set(t.topic, ts);
+  const ts = nextTimestamp(t.topic);
   b.write(String(ts), t.tsOffset, TS_DIGITS, 'latin1');
   return b;
 }
