@@ -11,15 +11,7 @@
  * (lib/client.js nextBatch/_parsingBatch), which is the backpressure we want.
  */
 import { promisify } from 'node:util';
-import {
-  Aedes,
-  type AedesPublishPacket,
-  type Client,
-  type PreConnectHandler,
-  type PublishPacket,
-  type Subscription,
-} from 'aedes';
-import { keyAllows } from '../core/auth/principal.ts';
+import { Aedes, type Client, type PreConnectHandler, type PublishPacket } from 'aedes';
 import type { ErrorDetail } from '../core/errors.ts';
 import { COUNTER, createBrokerCounters } from './counters.ts';
 import { createAuthenticate } from './authenticate.ts';
@@ -37,7 +29,8 @@ import { createKeyLifecycle } from './session-events.ts';
 import { createSessionRegistry, type Session } from './sessions.ts';
 import { answerSinkWithoutRouting } from './sink-publish.ts';
 import { createSlowSubscriberGuard } from './slow-subscriber-guard.ts';
-import { alertsTopic, bucketOfTopic, dataTopic, grantedQos, parseSubscribeFilter } from './topics.ts';
+import { createSubscriptionAcl } from './subscription-acl.ts';
+import { alertsTopic, dataTopic } from './topics.ts';
 import type { Broker, BrokerDeps, BrokerOptions } from './types.ts';
 
 /**
@@ -95,6 +88,15 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
   // issue 7 item 6: bounded emitter recursion, QoS 0 drops for slow subscribers, read backpressure
   const slowSubscribers = createSlowSubscriberGuard(counters);
   const mq = createSafeMqEmitter();
+  const { authorizeSubscribe, authorizeForward } = createSubscriptionAcl({
+    deps,
+    sessions,
+    sessionOf,
+    counters,
+    sinkTopic: SINK_TOPIC,
+    // notices exists once Aedes does; nothing subscribes before that
+    onGranted: (topic) => notices.granted(topic),
+  });
   const aedes = await Aedes.createBroker({ mq, preConnect, authenticate, authorizePublish, authorizeSubscribe, authorizeForward });
   // the sink wrapper goes on last so a device publish meets its check first
   const notices = skipUnheardClientNotices(aedes as unknown as Parameters<typeof skipUnheardClientNotices>[0]);
@@ -179,79 +181,6 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
       log.error({ err, clientId: session.clientId }, 'mqtt publish failed');
       return { action: 'disconnect', reason: 'internal' };
     });
-  }
-
-  function authorizeSubscribe(client: Client, sub: Subscription, answer: (err: Error | null, sub?: Subscription | null) => void) {
-    const cb = (err: Error | null, granted?: Subscription | null) => {
-      if (granted) notices.granted(granted.topic);
-      answer(err, granted);
-    };
-    const session = sessionOf.get(client);
-    const refuse = () => {
-      counters.inc(COUNTER.subscriptionsRefused);
-      cb(null, null);
-    };
-    if (!session || session.dropped) return refuse();
-    const principal = session.principal;
-    const target = parseSubscribeFilter(sub.topic);
-    // Mosquitto-style credentials get every valid filter, as Mosquitto 2.0 grants them;
-    // what they may read is decided per delivered message (authorizeForward)
-    const legacyWide = target.kind === 'refused' && principal?.kind === 'mqtt-credential';
-    if (target.kind === 'refused' && !legacyWide) return refuse();
-    if (target.kind === 'errors') return target.clientId === session.clientId ? cb(null, sub) : refuse();
-    if (target.kind === 'other' || legacyWide) {
-      if (!deps.otherTopics) return refuse();
-      deps.otherTopics.canSubscribe(principal, session.clientId, sub.topic).then(
-        (ok) => (ok ? cb(null, sub) : refuse()),
-        () => refuse(),
-      );
-      return;
-    }
-    if (target.kind === 'refused') return refuse();
-    if (principal?.kind !== 'api-key' || !keyAllows(principal, target.bucketId, 'read')) return refuse();
-    deps.directory.bucketOwner(target.bucketId).then(
-      (owner) => {
-        if (owner !== principal.ownerId) return refuse();
-        sessions.watch(session, target.bucketId);
-        cb(null, sub);
-      },
-      () => refuse(),
-    );
-  }
-
-  /**
-   * Re-checks rights on every delivery, queued ones included (Aedes runs this for a
-   * persistent session's backlog too): a bucket topic reaches only a session that was
-   * itself granted a subscription in that bucket, so a client id taken over by
-   * another owner never inherits the previous owner's queued messages, and a key
-   * whose scope shrank stops receiving at once.
-   */
-  function authorizeForward(client: Client, packet: AedesPublishPacket) {
-    const allowed = mayForward(client, packet);
-    if (!allowed || allowed.qos === 0) return allowed;
-    // Aedes 1.2.0 downgrades only for a subscription equal to the topic (client.js deliverQoS);
-    // a QoS 1 wildcard subscription would get QoS 2 [MQTT-3.8.4-6]
-    const subs = (client as unknown as { subscriptions: Record<string, { qos?: number }> }).subscriptions;
-    const granted = grantedQos(subs, packet.topic);
-    if (granted < 1 || granted >= allowed.qos) return allowed;
-    return Object.assign(Object.create(Object.getPrototypeOf(allowed)) as AedesPublishPacket, allowed, { qos: granted });
-  }
-
-  function mayForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
-    const session = sessionOf.get(client);
-    if (!session || session.dropped) return null;
-    const bucketId = bucketOfTopic(packet.topic);
-    const principal = session.principal;
-    if (bucketId === null) {
-      if (packet.topic === SINK_TOPIC) return null;
-      // wide subscriptions (`#`) of Mosquitto-style credentials must not reach other clients' error topics
-      if (packet.topic.startsWith('dakkio/')) return packet.topic === errorTopicFor(session.clientId) ? packet : null;
-      const canRead = deps.otherTopics?.canRead;
-      return !canRead || canRead(principal, session.clientId, packet.topic) ? packet : null;
-    }
-    if (!session.watched.has(bucketId)) return null;
-    if (principal?.kind === 'api-key' && !keyAllows(principal, bucketId, 'read')) return null;
-    return packet;
   }
 
   const unsubscribers = [
