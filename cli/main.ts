@@ -9,6 +9,9 @@ import { ConfigError, loadConfig, settingsHelp } from './config.ts';
 import { YOUNG_GENERATION_FLAG, youngGenerationSized } from './node-flags.ts';
 import { describeStartupError } from './startup-errors.ts';
 
+/** Under systemd's default 90 s stop timeout, so dakkio names what hung before SIGKILL would. */
+const STOP_DEADLINE_MS = 60_000;
+
 const USAGE = `dakkio — MQTT-first IoT data platform
 
 Usage:
@@ -72,6 +75,14 @@ async function start(config: ReturnType<typeof loadConfig>): Promise<number> {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'stopping');
+      // A close that never finishes must not keep the process (and its ports) forever:
+      // everything acknowledged is already durable, so after the deadline the process
+      // exits; the shutdown stack's "still closing" warning has named the culprit.
+      setTimeout(() => {
+        logger.error({ ms: STOP_DEADLINE_MS }, 'stop did not finish in time; exiting');
+        logger.flush?.();
+        process.exit(1);
+      }, STOP_DEADLINE_MS).unref();
       dakkio
         .close()
         .then(() => {
