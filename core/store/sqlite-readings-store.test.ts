@@ -235,6 +235,21 @@ describe('sqlite reading store specifics', () => {
     expect((await store.queryRaw(range))[0]?.points.map(([ts]) => ts - T0)).toEqual(Array.from({ length: 9 }, (_, i) => 201 + i));
   });
 
+  it('retention after a generation finished with rows staged since: only those count, not the merged ones', async () => {
+    const path = join(dir(), 'readings.db');
+    const store = await open(path, { mergeThresholdRows: 10 });
+    const turn = () => new Promise((r) => setImmediate(r));
+    await store.write(Array.from({ length: 12 }, (_, i) => point(T0 + i, i)));
+    await turn(); // the generation freezes and moves into readings
+    await store.write(Array.from({ length: 5 }, (_, i) => point(T0 + 200 + i, i))); // ingest goes on
+    await turn(); // the generation's staging rows are deleted: done, with 5 rows staged since
+    expect((await store.health()).detail).toMatchObject({ stagedRows: 5, merges: 1 });
+    await store.deleteBefore(B, T0 + 100);
+    expect((await store.health()).detail).toMatchObject({ stagedRows: 5, merges: 1 });
+    const range = { bucketId: B, from: 0, to: T0 * 2, limitPerSeries: 100 };
+    expect((await store.queryRaw(range))[0]?.points.map(([ts]) => ts - T0)).toEqual([200, 201, 202, 203, 204]);
+  });
+
   it('keeps data across close and reopen, including rows still staged', async () => {
     const path = join(dir(), 'readings.db');
     const first = await createSqliteReadingStore({ path, logger: silentLogger, mergeThresholdRows: 1_000_000 });

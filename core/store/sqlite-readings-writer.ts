@@ -97,7 +97,9 @@ export function createSqliteReadingsWriter(
   // Rows left in staging by a previous process (killed before merging) count too.
   // `staged` counts the rows in staging that are not part of the generation being merged.
   let staged = (db.prepare('SELECT count(*) AS n FROM staging').get() as { n: number }).n;
-  let oldestStaged = Number.POSITIVE_INFINITY; // rows a killed process left are merged at open, below
+  // oldest ts staged since the last freeze / in the generation being merged, until its staging rows are gone
+  let oldestStaged = Number.POSITIVE_INFINITY;
+  let oldestMerging = Number.POSITIVE_INFINITY;
   let merges = 0;
   let lastMergeAt: number | null = null;
   let lastMergeMs: number | null = null;
@@ -165,10 +167,8 @@ export function createSqliteReadingsWriter(
   });
 
   function mergeNow(): void {
-    if (timer) {
-      clearTimeout(timer);
-      timer = null;
-    }
+    if (timer) clearTimeout(timer);
+    timer = null;
     if (staged === 0 && !merge.active) return;
     const rows = staged + merge.rows;
     const started = performance.now();
@@ -178,7 +178,7 @@ export function createSqliteReadingsWriter(
     mirror.clear();
     merge.clear();
     staged = 0;
-    oldestStaged = Number.POSITIVE_INFINITY;
+    oldestStaged = oldestMerging = Number.POSITIVE_INFINITY;
     merges++;
     lastMergeAt = opts.clock.now();
     opts.logger.debug({ rows, ms: Math.round(performance.now() - started) }, 'merged staged readings');
@@ -186,15 +186,15 @@ export function createSqliteReadingsWriter(
 
   function mergeStep(): boolean {
     if (!merge.active) {
-      if (timer) {
-        clearTimeout(timer);
-        timer = null;
-      }
+      if (timer) clearTimeout(timer);
+      timer = null;
       if (staged === 0) return false;
       merge.start(mirror, staged);
       generationStarted = performance.now();
       mirror = new Map();
       staged = 0;
+      oldestMerging = oldestStaged;
+      oldestStaged = Number.POSITIVE_INFINITY;
     }
     const started = performance.now();
     const rows = merge.rows;
@@ -204,7 +204,7 @@ export function createSqliteReadingsWriter(
     merges++;
     lastMergeAt = opts.clock.now();
     lastMergeMs = Math.round(performance.now() - generationStarted);
-    if (staged === 0) oldestStaged = Number.POSITIVE_INFINITY;
+    oldestMerging = Number.POSITIVE_INFINITY;
     opts.logger.debug(
       { rows, ms: lastMergeMs, stagedSince: staged, lastSliceMs: Math.round(performance.now() - started) },
       'merged staged readings',
@@ -283,7 +283,7 @@ export function createSqliteReadingsWriter(
     forgetSeries() {
       cache.clear();
     },
-    oldestStagedTs: () => oldestStaged,
+    oldestStagedTs: () => Math.min(oldestStaged, oldestMerging),
     status: () => ({ stagedRows: staged + merge.rows, mergingRows: merge.rows, merges, lastMergeAt, lastMergeMs }),
     close() {
       if (closed) return;
