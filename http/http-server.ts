@@ -4,9 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
+import { closeHttpServer } from './close-http-server.ts';
 import type { HttpEnv } from './http-env.ts';
 
 export interface HttpServerOptions {
@@ -55,16 +57,12 @@ export async function startHttpServer(app: Hono<HttpEnv>, opts: HttpServerOption
     );
     s.once('error', (err: NodeJS.ErrnoException) => reject(new ListenError('DAKKIO_HTTP_PORT', opts.port, err)));
   });
-  // Keep-alive sockets would otherwise hold close() open for the idle timeout.
   const port = (server.address() as AddressInfo).port;
   let closing: Promise<void> | undefined;
   return {
     port,
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
-      });
+      closing ??= closeHttpServer(server as Server);
       return closing;
     },
   };
