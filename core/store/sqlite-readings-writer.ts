@@ -16,6 +16,7 @@ import type { Logger } from '../logger.ts';
 import type { ReadingPoint } from '../readings.ts';
 import { overlayRows, type StoredRow } from './sqlite-readings-overlay.ts';
 import { KIND_BOOLEAN, KIND_NUMBER, KIND_STRING } from './sqlite-readings-schema.ts';
+import { createSeriesIds } from './sqlite-readings-series-ids.ts';
 import { createSlicedMerge } from './sqlite-readings-sliced-merge.ts';
 import { appendStaged, newestStagedRow, type StagedColumns, stagedRows } from './sqlite-readings-staged.ts';
 import { createRowBatcher } from './sqlite-row-batcher.ts';
@@ -69,12 +70,7 @@ export function createSqliteReadingsWriter(
 ): SqliteReadingsWriter {
   const sliceRows = opts.sliceRows ?? DEFAULT_SLICE_ROWS;
   const deleteRows = opts.deleteRows ?? DELETE_CHUNK;
-  const selectSeries = db.prepare<[string, string, string], { id: number }>(
-    'SELECT id FROM series WHERE bucket_id = ? AND source_id = ? AND metric = ?',
-  );
-  const insertSeries = db.prepare<[string, string, string]>(
-    'INSERT INTO series (bucket_id, source_id, metric) VALUES (?, ?, ?)',
-  );
+  const { idOf: seriesId, clear: clearSeriesIds } = createSeriesIds(db);
   const insertStaging = createRowBatcher(db, 'INSERT INTO staging (series_id, ts, num, txt, kind)');
   // ORDER BY ... seq makes a later write of the same key land later, so REPLACE keeps it.
   const mergeInsert = db.prepare(
@@ -84,8 +80,6 @@ export function createSqliteReadingsWriter(
   const clearStaging = db.prepare('DELETE FROM staging');
   const merge = createSlicedMerge(db);
 
-  /** bucket → source → metric → series id: nested, so a lookup builds no key string per point. */
-  const cache = new Map<string, Map<string, Map<string, number>>>();
   /**
    * What `staging` holds, per series, as parallel arrays in write order (reads keep the
    * last write of a ts, as the merge will): lets reads lay staged rows over merged ones
@@ -108,26 +102,6 @@ export function createSqliteReadingsWriter(
   let timer: NodeJS.Timeout | null = null;
   let mergeScheduled = false;
   let closed = false;
-
-  function seriesId(p: ReadingPoint): number {
-    let sources = cache.get(p.bucketId);
-    if (!sources) {
-      sources = new Map();
-      cache.set(p.bucketId, sources);
-    }
-    let metrics = sources.get(p.dataSourceId);
-    if (!metrics) {
-      metrics = new Map();
-      sources.set(p.dataSourceId, metrics);
-    }
-    let id = metrics.get(p.metric);
-    if (id === undefined) {
-      id = selectSeries.get(p.bucketId, p.dataSourceId, p.metric)?.id;
-      if (id === undefined) id = Number(insertSeries.run(p.bucketId, p.dataSourceId, p.metric).lastInsertRowid);
-      metrics.set(p.metric, id);
-    }
-    return id;
-  }
 
   /** Returns, per point, its series id, for the mirror once the commit succeeded. */
   const writeTx = db.transaction((points: readonly ReadingPoint[]) => {
@@ -247,7 +221,7 @@ export function createSqliteReadingsWriter(
         ids = writeTx(points);
       } catch (err) {
         // Series rows inserted by the rolled-back transaction are gone; so must their cached ids be.
-        cache.clear();
+        clearSeriesIds();
         throw err;
       }
       remember(points, ids);
@@ -281,7 +255,7 @@ export function createSqliteReadingsWriter(
       return a && (!b || a.ts >= b.ts) ? a : b;
     },
     forgetSeries() {
-      cache.clear();
+      clearSeriesIds();
     },
     oldestStagedTs: () => Math.min(oldestStaged, oldestMerging),
     status: () => ({ stagedRows: staged + merge.rows, mergingRows: merge.rows, merges, lastMergeAt, lastMergeMs }),
