@@ -1,7 +1,7 @@
 /**
  * Prepared statements over the merged `readings` table; rows still staged are laid
- * over their results by sqlite-readings-overlay.ts (or merged first, for streams
- * and deletes). Per-series statements walk the (series_id, ts) primary key directly.
+ * over their results by sqlite-readings-overlay.ts and sqlite-readings-export.ts.
+ * Per-series statements walk the (series_id, ts) primary key directly.
  * Stats and counts are not here: they run in a worker (sqlite-stats-reader.ts).
  */
 import type Database from 'better-sqlite3';
@@ -104,7 +104,8 @@ export function prepareQueries(db: Database.Database) {
     deleteSeriesBefore: db.prepare<[number, number]>('DELETE FROM readings WHERE series_id = ? AND ts < ?'),
     deleteStagingBefore: db.prepare<[number, number]>('DELETE FROM staging WHERE series_id = ? AND ts < ?'),
     deleteSeriesReadings: db.prepare<[number]>('DELETE FROM readings WHERE series_id = ?'),
-    deleteSeriesStaging: db.prepare<[number]>('DELETE FROM staging WHERE series_id = ?'),
+    /** the staged rows of the series in a JSON array of ids: one pass over the unindexed table */
+    deleteStagingOf: db.prepare<[string]>('DELETE FROM staging WHERE series_id IN (SELECT value FROM json_each(?))'),
     deleteSeries: db.prepare<[number]>('DELETE FROM series WHERE id = ?'),
   };
 }

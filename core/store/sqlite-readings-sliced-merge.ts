@@ -38,6 +38,13 @@ export interface SlicedMerge {
   step(sliceRows: number, deleteRows: number): boolean;
   /** The generation's rows of a series not yet moved into `readings`. */
   pending(seriesId: number): StagedColumns | undefined;
+  /** True while the series has rows of the generation in `staging` (moved into `readings` or not). */
+  holds(seriesId: number): boolean;
+  /**
+   * The series was deleted, with its rows in `readings` and `staging` (the caller's
+   * transaction): its pending rows must not be moved into `readings` after all.
+   */
+  forget(seriesId: number): void;
   /** Forgets the generation (a one-transaction merge folded it in). */
   clear(): void;
 }
@@ -50,6 +57,8 @@ export function createSlicedMerge(db: Database.Database): SlicedMerge {
 
   /** Series not yet moved into `readings`. */
   let merging = new Map<number, StagedColumns>();
+  /** Rows per series of the whole generation, until it is done. */
+  let sizes = new Map<number, number>();
   /** Their ids in key order, and how far the slices got. */
   let queue: number[] = [];
   let next = 0;
@@ -66,7 +75,9 @@ export function createSlicedMerge(db: Database.Database): SlicedMerge {
     let i = next;
     for (; i < queue.length && done < budget; i++) {
       const sid = queue[i]!;
-      const { ts, num, kind, txt } = merging.get(sid)!;
+      const cols = merging.get(sid);
+      if (!cols) continue; // deleted since the freeze
+      const { ts, num, kind, txt } = cols;
       const n = ts.length;
       // write order: a later write of the same ts replaces the earlier one, as the merge's ORDER BY seq does
       for (let r = 0; r < n; r++) {
@@ -90,6 +101,8 @@ export function createSlicedMerge(db: Database.Database): SlicedMerge {
       upTo = maxSeq.get() as number;
       deletedUpTo = (minSeq.get() as number) - 1;
       merging = mirror;
+      sizes = new Map();
+      for (const [sid, cols] of merging) sizes.set(sid, cols.ts.length);
       queue = [...merging.keys()].sort((a, b) => a - b);
       next = 0;
       rows = staged;
@@ -110,8 +123,15 @@ export function createSlicedMerge(db: Database.Database): SlicedMerge {
       return true;
     },
     pending: (seriesId) => merging.get(seriesId),
+    holds: (seriesId) => sizes.has(seriesId),
+    forget(seriesId) {
+      rows -= sizes.get(seriesId) ?? 0;
+      sizes.delete(seriesId);
+      merging.delete(seriesId);
+    },
     clear() {
       merging = new Map();
+      sizes = new Map();
       queue = [];
       next = 0;
       upTo = 0;

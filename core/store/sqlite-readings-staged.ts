@@ -5,7 +5,7 @@
  * INSERT OR REPLACE ... ORDER BY seq does.
  */
 import type { ReadingPoint } from '../readings.ts';
-import type { StoredRow } from './sqlite-readings-overlay.ts';
+import { overlayRows, type StoredRow } from './sqlite-readings-overlay.ts';
 import { KIND_BOOLEAN, KIND_NUMBER, KIND_STRING } from './sqlite-readings-schema.ts';
 
 export interface StagedColumns {
@@ -41,11 +41,11 @@ function rowAt(cols: StagedColumns, i: number): StoredRow {
     : { ts: cols.ts[i]!, num: cols.num[i]!, txt: null, kind };
 }
 
-/** Rows with from <= ts < to, ascending, one per ts (the last written). */
-export function stagedRows(cols: StagedColumns, from: number, to: number): StoredRow[] {
+/** Rows among the first `n` with from <= ts < to, ascending, one per ts (the last written). */
+export function stagedRows(cols: StagedColumns, from: number, to: number, n = cols.ts.length): StoredRow[] {
   const last = new Map<number, number>();
   const { ts } = cols;
-  for (let i = 0; i < ts.length; i++) {
+  for (let i = 0; i < n; i++) {
     const t = ts[i]!;
     if (t >= from && t < to) last.set(t, i);
   }
@@ -61,4 +61,28 @@ export function newestStagedRow(cols: StagedColumns): StoredRow | undefined {
   let best = 0;
   for (let i = 1; i < ts.length; i++) if (ts[i]! >= ts[best]!) best = i;
   return rowAt(cols, best);
+}
+
+/**
+ * A series' staged rows as of one moment: its columns and how many rows they held
+ * then. Columns only ever grow (a generation's are frozen; a freeze or merge swaps the
+ * map that holds them, never the arrays), so a view stays true however long it is kept.
+ */
+export interface StagedView {
+  cols: StagedColumns;
+  n: number;
+}
+
+export const viewOf = (cols: StagedColumns | undefined): StagedView | undefined =>
+  cols && { cols, n: cols.ts.length };
+
+/**
+ * Rows with from <= ts < to of a series' two staged parts, ascending, one per ts: the
+ * generation being merged (older) and the rows staged since (newer), a newer row
+ * replacing the generation's row of the same ts.
+ */
+export function stagedRangeOf(older: StagedView | undefined, newer: StagedView | undefined, from: number, to: number): StoredRow[] {
+  const rows = newer ? stagedRows(newer.cols, from, to, newer.n) : [];
+  if (!older) return rows;
+  return overlayRows(stagedRows(older.cols, from, to, older.n), rows, Number.MAX_SAFE_INTEGER);
 }

@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { Clock } from '../clock.ts';
 import { systemClock } from '../clock.ts';
 import { DakkioError } from '../errors.ts';
@@ -6,6 +6,7 @@ import type { Logger } from '../logger.ts';
 import type { ReadingStore } from '../ports/reading-store.ts';
 import type { LatestValue, Series, SeriesSelector } from '../readings.ts';
 import { type Checkpointer, type CheckpointerOptions, startCheckpointer } from './sqlite-checkpointer.ts';
+import { exportRows } from './sqlite-readings-export.ts';
 import { aggregateWithStaged, overlayRows } from './sqlite-readings-overlay.ts';
 import { prepareQueries } from './sqlite-readings-queries.ts';
 import { decodeValue, openReadingsDb, type SeriesRow } from './sqlite-readings-schema.ts';
@@ -37,8 +38,9 @@ export interface SqliteReadingStoreOptions {
  * series. 400k rows / 5 s bring ~130 rows per series, about a page; in the same run on
  * a 10 M-row table that gave 76k vs 65k messages per server CPU-second (bench/RESULTS.md,
  * "3,000 series: bigger merge generations"). Costs: up to two generations mirrored in
- * memory (~24 bytes a row, ~20 MB) and a longer one-go merge for streams and deletes
- * (readBarrier) while ingest runs; stats and counts no longer merge (sqlite-stats-reader.ts).
+ * memory (~24 bytes a row, ~20 MB) and a longer one-go merge for the rare forced merge
+ * (retention with a staged row older than its cutoff); stats, counts, exports and deletes
+ * do not merge.
  */
 const MERGE_THRESHOLD_ROWS = 400_000;
 const MERGE_DELAY_MS = 5000;
@@ -55,13 +57,14 @@ const wrap = (err: unknown): DakkioError =>
  * flush per acknowledgement; power-loss durability is a job for the server-grade
  * store (QuestDB) or a UPS, not for the embedded default.
  *
- * Reads see "last write wins" across both parts. queryRaw, queryAggregate and
- * latest lay the staged rows (mirrored in memory by the writer) over the indexed
- * table, so frequent reads never force small, page-scattering merges; streams and
- * deletes — rare, whole-bucket operations — merge staging first (one ordered
- * INSERT OR REPLACE of what is staged). Stats and counts scan in a worker thread and
- * count staged rows there (sqlite-stats-reader.ts). Background merges run in slices
- * between event-loop turns (sqlite-readings-writer.ts).
+ * Reads see "last write wins" across both parts. queryRaw, queryAggregate, latest and
+ * streamRaw lay the staged rows (mirrored in memory by the writer) over the indexed
+ * table, so no read forces a merge: frequent ones would make small, page-scattering
+ * merges, and a one-go merge of up to two generations holds the event loop for seconds
+ * (the export: sqlite-readings-export.ts). Deletes remove a series' rows from both tables and the
+ * mirror in one go (deleteSeries). Stats and counts scan in a worker thread and count
+ * staged rows there (sqlite-stats-reader.ts). Background merges run in slices between
+ * event-loop turns (sqlite-readings-writer.ts).
  */
 export async function createSqliteReadingStore(options: SqliteReadingStoreOptions): Promise<ReadingStore> {
   const logger = options.logger.child({ component: 'sqlite-readings' });
@@ -97,12 +100,6 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
     if (closed) throw new DakkioError('store_unavailable', 'reading store is closed');
   }
 
-  /** For whole-bucket operations: fold staging into `readings` first. */
-  function readBarrier(): void {
-    checkOpen();
-    writer.mergeNow();
-  }
-
   function selectSeries(
     bucketId: string,
     sel: Pick<SeriesSelector, 'dataSourceIds' | 'metrics'>,
@@ -115,10 +112,10 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
       .filter((s) => (!sources || sources.has(s.source_id)) && (!metrics || metrics.has(s.metric)));
   }
 
-  function run<T>(fn: () => T, merge = true): Promise<T> {
+  function run<T>(fn: () => T, mergeFirst = false): Promise<T> {
     try {
-      if (merge) readBarrier();
-      else checkOpen();
+      checkOpen();
+      if (mergeFirst) writer.mergeNow();
       return Promise.resolve(fn());
     } catch (err) {
       return Promise.reject(wrap(err));
@@ -159,7 +156,7 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
           });
         }
         return out;
-      }, false),
+      }),
 
     queryAggregate: (query) =>
       run(() => {
@@ -188,7 +185,7 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
           if (points.length > 0) out.push({ dataSourceId: s.source_id, metric: s.metric, points });
         }
         return out;
-      }, false),
+      }),
 
     streamRaw: (query) => streamRaw(query),
 
@@ -203,7 +200,7 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
           if (r) out.push({ dataSourceId: s.source_id, metric: s.metric, ts: r.ts, value: decodeValue(r.num, r.txt, r.kind) });
         }
         return out;
-      }, false),
+      }),
 
     // Off the event loop, on their own connection, without merging first (sqlite-stats-reader.ts).
     stats: (bucketId) => offLoop(() => statsReader.stats(bucketId)),
@@ -253,46 +250,32 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
     },
   };
 
+  /**
+   * One transaction for `readings`, `staging` and the series rows, then the writer's mirror
+   * and generation being merged: no merge first, and no path by which a deleted row comes
+   * back (a slice, the merge at close, or the one at the next open after a kill). Staging
+   * has no index: one pass over it for all the series (tens of ms at 400k-800k staged
+   * rows), skipped when none of them has staged rows.
+   */
   function deleteSeries(series: SeriesRow[]): void {
+    if (series.length === 0) return;
+    const ids = series.map((s) => s.id);
+    const inStaging = writer.hasStaged(ids);
     db.transaction(() => {
-      for (const s of series) {
-        q.deleteSeriesReadings.run(s.id);
-        q.deleteSeriesStaging.run(s.id);
-        q.deleteSeries.run(s.id);
+      for (const id of ids) {
+        q.deleteSeriesReadings.run(id);
+        q.deleteSeries.run(id);
       }
+      if (inStaging) q.deleteStagingOf.run(JSON.stringify(ids));
     })();
-    if (series.length > 0) writer.forgetSeries();
+    writer.forgetSeries(ids);
   }
 
-  /**
-   * Streams over its own read-only connection inside one read transaction: a
-   * consistent snapshot, and the writer connection never sees "connection is busy"
-   * while an export is half-read (better-sqlite3 forbids writes during .iterate()).
-   */
   async function* streamRaw(query: SeriesSelector & { limit?: number }) {
-    try {
-      readBarrier();
-    } catch (err) {
-      throw wrap(err);
-    }
-    const reader = new Database(options.path, { readonly: true, fileMustExist: true });
-    openReaders.add(reader);
-    try {
-      reader.exec('BEGIN');
-      const series = selectSeries(query.bucketId, query, reader.prepare<[string], SeriesRow>(q.seriesOfBucket.source));
-      const stmt = reader.prepare<{ sid: number; from: number; to: number; lim: number }, { ts: number; num: number | null; txt: string | null; kind: number }>(q.raw.source);
-      let left = query.limit ?? Number.MAX_SAFE_INTEGER;
-      for (const s of series) {
-        if (left <= 0) break;
-        for (const r of stmt.iterate({ sid: s.id, from: query.from, to: query.to, lim: left })) {
-          left--;
-          yield { dataSourceId: s.source_id, metric: s.metric, ts: r.ts, value: decodeValue(r.num, r.txt, r.kind) };
-        }
-      }
-    } finally {
-      openReaders.delete(reader);
-      if (reader.open) reader.close();
-    }
+    checkOpen();
+    const select = (sel: SeriesSelector, stmt: Database.Statement<[string], SeriesRow>) => selectSeries(sel.bucketId, sel, stmt);
+    const src = { path: options.path, seriesSql: q.seriesOfBucket.source, rawSql: q.raw.source, readers: openReaders };
+    yield* exportRows({ ...src, select, snapshotStaged: writer.snapshotStaged }, query);
   }
 
   logger.debug({ path: options.path }, 'readings store open');

@@ -14,11 +14,11 @@ import type Database from 'better-sqlite3';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import type { ReadingPoint } from '../readings.ts';
-import { overlayRows, type StoredRow } from './sqlite-readings-overlay.ts';
+import type { StoredRow } from './sqlite-readings-overlay.ts';
 import { KIND_BOOLEAN, KIND_NUMBER, KIND_STRING } from './sqlite-readings-schema.ts';
 import { createSeriesIds } from './sqlite-readings-series-ids.ts';
 import { createSlicedMerge } from './sqlite-readings-sliced-merge.ts';
-import { appendStaged, newestStagedRow, type StagedColumns, stagedRows } from './sqlite-readings-staged.ts';
+import { appendStaged, newestStagedRow, type StagedColumns, type StagedView, stagedRangeOf, viewOf } from './sqlite-readings-staged.ts';
 import { createRowBatcher } from './sqlite-row-batcher.ts';
 
 export interface SqliteReadingsWriter {
@@ -33,12 +33,23 @@ export interface SqliteReadingsWriter {
   mergeStep(): boolean;
   /** Staged (not yet merged) rows of a series with from <= ts < to, ascending, one per ts (the last written). */
   stagedRange(seriesId: number, from: number, to: number): StoredRow[];
+  /**
+   * stagedRange of these series as of now, however long it is kept and whatever is written,
+   * merged or deleted meanwhile: for a read transaction opened in the same event-loop turn.
+   */
+  snapshotStaged(seriesIds: readonly number[]): (seriesId: number, from: number, to: number) => StoredRow[];
   /** The staged row of a series with the greatest ts. */
   newestStaged(seriesId: number): StoredRow | undefined;
   /** No staged row is older than this (Infinity when staging is empty): retention merges first only below it. */
   oldestStagedTs(): number;
-  /** Drop the series-id cache after series rows were deleted. */
-  forgetSeries(): void;
+  /** Whether any of these series may have rows in `staging` (unindexed: deleting them costs a pass over it). */
+  hasStaged(seriesIds: readonly number[]): boolean;
+  /**
+   * These series were deleted with their rows in `readings` and `staging`, in a transaction
+   * that committed: drop their mirrored rows (also from the generation being merged, so no
+   * slice brings them back) and the series-id cache (a new series may reuse a freed id).
+   */
+  forgetSeries(seriesIds: readonly number[]): void;
   /** lastMergeMs: how long the last background generation took, first slice to last delete (null before one) */
   status(): { stagedRows: number; mergingRows: number; merges: number; lastMergeAt: number | null; lastMergeMs: number | null };
   /** Merges what is staged so the next open starts clean. Idempotent. */
@@ -239,13 +250,14 @@ export function createSqliteReadingsWriter(
     },
     mergeNow,
     mergeStep,
-    stagedRange(seriesId, from, to) {
-      const newer = mirror.get(seriesId);
-      const older = merge.pending(seriesId);
-      const rows = newer ? stagedRows(newer, from, to) : [];
-      if (!older) return rows;
-      // a row staged after the generation froze replaces the generation's row of that ts
-      return overlayRows(stagedRows(older, from, to), rows, Number.MAX_SAFE_INTEGER);
+    stagedRange: (seriesId, from, to) => stagedRangeOf(viewOf(merge.pending(seriesId)), viewOf(mirror.get(seriesId)), from, to),
+    snapshotStaged(seriesIds) {
+      const views = new Map<number, [StagedView | undefined, StagedView | undefined]>();
+      for (const id of seriesIds) views.set(id, [viewOf(merge.pending(id)), viewOf(mirror.get(id))]);
+      return (id, from, to) => {
+        const v = views.get(id);
+        return v ? stagedRangeOf(v[0], v[1], from, to) : [];
+      };
     },
     newestStaged(seriesId) {
       const newer = mirror.get(seriesId);
@@ -254,8 +266,15 @@ export function createSqliteReadingsWriter(
       const b = older ? newestStagedRow(older) : undefined;
       return a && (!b || a.ts >= b.ts) ? a : b;
     },
-    forgetSeries() {
+    hasStaged: (seriesIds) => seriesIds.some((id) => mirror.has(id) || merge.holds(id)),
+    forgetSeries(seriesIds) {
       clearSeriesIds();
+      // oldestStaged stays as it is: a lower bound still (retention may merge when it need not)
+      for (const id of seriesIds) {
+        staged -= mirror.get(id)?.ts.length ?? 0;
+        mirror.delete(id);
+        merge.forget(id);
+      }
     },
     oldestStagedTs: () => Math.min(oldestStaged, oldestMerging),
     status: () => ({ stagedRows: staged + merge.rows, mergingRows: merge.rows, merges, lastMergeAt, lastMergeMs }),
