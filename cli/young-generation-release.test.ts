@@ -1,8 +1,14 @@
-import { setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../core/logger.ts';
-import { compactingGc, OLD_FRAGMENTED_BYTES, OLD_GROWN_BYTES, oldSpaceFreeBytes } from './old-space-release.ts';
+import {
+  compactingGc,
+  OLD_FRAGMENTED_BYTES,
+  OLD_GROWN_BYTES,
+  oldGenerationUsedBytes,
+  oldSpaceFreeBytes,
+} from './old-space-release.ts';
 import {
   createQuietDetector,
   createQuietRelease,
@@ -107,6 +113,20 @@ describe('releaseYoungGeneration (real V8)', () => {
     expect(survivors).toHaveLength(187_500);
   });
 
+  it('counts the large-object space in the old generation: big arrays are promoted there, not to the old space', () => {
+    const gc = exposedGc();
+    const oldSpaceUsed = () => getHeapSpaceStatistics().find((sp) => sp.space_name === 'old_space')!.space_used_size;
+    gc();
+    const [generationBefore, oldBefore] = [oldGenerationUsedBytes(), oldSpaceUsed()];
+    // one 8 MiB backing store, like a flood's big batch: promoted by the GCs below
+    const big = new Array<number>(2 ** 20).fill(0.5);
+    gc();
+    gc();
+    expect(oldGenerationUsedBytes() - generationBefore).toBeGreaterThan(7 * MiB);
+    expect(oldSpaceUsed() - oldBefore).toBeLessThan(2 * MiB);
+    expect(big).toHaveLength(2 ** 20);
+  });
+
   it('is off without node gc', () => {
     const r = startYoungGenerationRelease(silentLogger, { gc: undefined });
     r.stop();
@@ -121,11 +141,11 @@ describe('quiet-time release step', () => {
   const busy = 0.9;
   const quiet = 0.01;
 
-  function harness(memory: { newSpace: number; oldSpaceUsed: number; oldSpaceFree: number; rss: number }) {
+  function harness(memory: { newSpace: number; oldGenerationUsed: number; oldSpaceFree: number; rss: number }) {
     const calls: string[] = [];
     const gauges: MemoryGauges = {
       newSpace: () => memory.newSpace,
-      oldSpaceUsed: () => memory.oldSpaceUsed,
+      oldGenerationUsed: () => memory.oldGenerationUsed,
       oldSpaceFree: () => memory.oldSpaceFree,
       rss: () => memory.rss,
     };
@@ -152,9 +172,23 @@ describe('quiet-time release step', () => {
   }
 
   it('runs one full GC when the old space grew, then frees caches and trims malloc, in that order', async () => {
-    const memory = { newSpace: 8 * MiB, oldSpaceUsed: 30 * MiB, oldSpaceFree: 4 * MiB, rss: 100 * MiB };
+    const memory = { newSpace: 8 * MiB, oldGenerationUsed: 30 * MiB, oldSpaceFree: 4 * MiB, rss: 100 * MiB };
     const { calls, busyThenQuiet } = harness(memory);
-    memory.oldSpaceUsed = 30 * MiB + OLD_GROWN_BYTES + 1;
+    memory.oldGenerationUsed = 30 * MiB + OLD_GROWN_BYTES + 1;
+    await busyThenQuiet();
+    expect(calls).toEqual(['full', 'caches', 'trim']);
+  });
+
+  it("measures the growth from the lowest old generation seen, so V8's own major GCs under load do not hide what was promoted after them", async () => {
+    const memory = { newSpace: 8 * MiB, oldGenerationUsed: 30 * MiB, oldSpaceFree: 0, rss: 100 * MiB };
+    const { calls, sample, busyThenQuiet } = harness(memory);
+    // a flood: the backlog is promoted, V8's own major GC collects it (and start-up's garbage) ...
+    memory.oldGenerationUsed = 120 * MiB;
+    sample(busy);
+    memory.oldGenerationUsed = 20 * MiB;
+    sample(busy);
+    // ... and what was promoted after that GC is dead at rest: more than the threshold above its 20 MiB
+    memory.oldGenerationUsed = 20 * MiB + OLD_GROWN_BYTES + 1;
     await busyThenQuiet();
     expect(calls).toEqual(['full', 'caches', 'trim']);
   });
@@ -162,25 +196,25 @@ describe('quiet-time release step', () => {
   it('compacts after the full GC when it left more than OLD_FRAGMENTED_BYTES committed but free', async () => {
     const memory = {
       newSpace: 8 * MiB,
-      oldSpaceUsed: 30 * MiB,
+      oldGenerationUsed: 30 * MiB,
       oldSpaceFree: OLD_FRAGMENTED_BYTES + 1,
       rss: 100 * MiB,
     };
     const { calls, busyThenQuiet } = harness(memory);
-    memory.oldSpaceUsed += OLD_GROWN_BYTES + 1;
+    memory.oldGenerationUsed += OLD_GROWN_BYTES + 1;
     await busyThenQuiet();
     expect(calls).toEqual(['full', 'full', 'caches', 'trim']);
   });
 
   it('releases a grown new space with its GCs before the caches and the trim', async () => {
-    const memory = { newSpace: 128 * MiB, oldSpaceUsed: 30 * MiB, oldSpaceFree: 0, rss: 100 * MiB };
+    const memory = { newSpace: 128 * MiB, oldGenerationUsed: 30 * MiB, oldSpaceFree: 0, rss: 100 * MiB };
     const { calls, busyThenQuiet } = harness(memory);
     await busyThenQuiet();
     expect(calls).toEqual(['young', 'caches', 'trim']);
   });
 
   it('frees caches and trims when RSS alone grew, without a GC', async () => {
-    const memory = { newSpace: 8 * MiB, oldSpaceUsed: 30 * MiB, oldSpaceFree: 0, rss: 100 * MiB };
+    const memory = { newSpace: 8 * MiB, oldGenerationUsed: 30 * MiB, oldSpaceFree: 0, rss: 100 * MiB };
     const { calls, sample, busyThenQuiet } = harness(memory);
     memory.rss += RSS_GROWN_BYTES + 1;
     await busyThenQuiet();
@@ -192,24 +226,24 @@ describe('quiet-time release step', () => {
   });
 
   it('does nothing at a quiet moment when nothing grew, and never while busy', () => {
-    const memory = { newSpace: 8 * MiB, oldSpaceUsed: 30 * MiB, oldSpaceFree: 0, rss: 100 * MiB };
+    const memory = { newSpace: 8 * MiB, oldGenerationUsed: 30 * MiB, oldSpaceFree: 0, rss: 100 * MiB };
     const { calls, sample } = harness(memory);
     sample(busy);
     for (let i = 0; i < 10; i++) expect(sample(quiet)).toBeUndefined();
-    memory.oldSpaceUsed += OLD_GROWN_BYTES + 1;
+    memory.oldGenerationUsed += OLD_GROWN_BYTES + 1;
     for (let i = 0; i < 10; i++) expect(sample(busy)).toBeUndefined();
     expect(calls).toEqual([]);
   });
 
   it('keeps going when the cache release throws: the trim still runs', async () => {
-    const memory = { newSpace: 8 * MiB, oldSpaceUsed: 30 * MiB, oldSpaceFree: 0, rss: 100 * MiB };
+    const memory = { newSpace: 8 * MiB, oldGenerationUsed: 30 * MiB, oldSpaceFree: 0, rss: 100 * MiB };
     const calls: string[] = [];
     const sample = createQuietRelease({
       gc: () => calls.push('full'),
       logger: silentLogger,
       gauges: {
         newSpace: () => memory.newSpace,
-        oldSpaceUsed: () => memory.oldSpaceUsed,
+        oldGenerationUsed: () => memory.oldGenerationUsed,
         oldSpaceFree: () => 0,
         rss: () => memory.rss,
       },

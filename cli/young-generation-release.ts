@@ -8,7 +8,7 @@ import {
   OLD_FRAGMENTED_BYTES,
   OLD_GROWN_BYTES,
   oldSpaceFreeBytes,
-  oldSpaceUsedBytes,
+  oldGenerationUsedBytes,
 } from './old-space-release.ts';
 
 /**
@@ -27,7 +27,7 @@ import {
  * V8 itself then shrinks the new space and uncommits the from-space. It never runs under load (the loop is not quiet then), and once per
  * busy period at most: if this V8 does not shrink, it does not retry until the loop was busy again.
  *
- * Old space and native memory too: the same quiet moment first runs a full GC when the old space
+ * Old space and native memory too: the same quiet moment first runs a full GC when the old generation
  * grew since the last one, and a compacting one when that leaves it sparse (cli/old-space-release.ts);
  * then, once the GCs have freed what they free, it frees caches that refill on demand (the readings
  * store's page cache) and gives malloc's free pages back to the OS (cli/malloc-trim.ts): the memory
@@ -94,7 +94,7 @@ export interface QuietDetectorOptions {
   quietSamples: number;
   /** new-space size (bytes) above which it counts as grown */
   grownBytes: number;
-  /** old-space growth (bytes) since the last full GC above which it counts as grown */
+  /** old-generation growth (bytes) since the last full GC above which it counts as grown */
   oldGrownBytes: number;
   /** RSS growth (bytes) since the last release above which the native side counts as grown */
   rssGrownBytes: number;
@@ -132,14 +132,15 @@ export function createQuietDetector(o: QuietDetectorOptions = DEFAULT_QUIET) {
 /** What the quiet-time release reads of the process's memory (tests inject their own). */
 export interface MemoryGauges {
   newSpace(): number;
-  oldSpaceUsed(): number;
+  /** used bytes of the old space and the large-object space */
+  oldGenerationUsed(): number;
   oldSpaceFree(): number;
   rss(): number;
 }
 
 export const PROCESS_GAUGES: MemoryGauges = {
   newSpace: newSpaceBytes,
-  oldSpaceUsed: oldSpaceUsedBytes,
+  oldGenerationUsed: oldGenerationUsedBytes,
   oldSpaceFree: oldSpaceFreeBytes,
   rss: () => process.memoryUsage.rss(),
 };
@@ -167,20 +168,23 @@ export function createQuietRelease(o: QuietReleaseOptions): (utilization: number
   const releaseYoung = o.releaseYoung ?? ((g: NodeGc) => releaseYoungGeneration(g, gauges.newSpace));
   const decide = createQuietDetector();
   let releasing = false;
-  // old-space used bytes right after the last full GC (start-up's garbage counts as growth once)
-  let oldAfterFullGc = gauges.oldSpaceUsed();
+  // the lowest old-generation used bytes seen since the last full GC (start-up's garbage counts as
+  // growth once). Lowered at every sample, busy ones too: V8's own major GCs during a flood collect
+  // the early backlog, and only what was promoted after the last of them is left at rest; measured
+  // from a baseline they left stale, that could stay under the threshold with ~35 MiB dead.
+  let oldAfterFullGc = gauges.oldGenerationUsed();
   // RSS right after the last release (start-up's growth counts once)
   let rssAfterRelease = gauges.rss();
   const ms = (t: number) => Math.round((performance.now() - t) * 10) / 10;
   return (utilization) => {
-    // gauges only when it could matter: a busy sample decides nothing
+    const oldUsed = gauges.oldGenerationUsed();
+    oldAfterFullGc = Math.min(oldAfterFullGc, oldUsed);
+    // the other gauges only when they could matter: a busy sample decides nothing
     const quiet = utilization < DEFAULT_QUIET.busyUtilization;
-    const grown = quiet
-      ? [gauges.newSpace(), gauges.oldSpaceUsed() - oldAfterFullGc, gauges.rss() - rssAfterRelease]
-      : [0, 0, 0];
+    const grown = quiet ? [gauges.newSpace(), oldUsed - oldAfterFullGc, gauges.rss() - rssAfterRelease] : [0, 0, 0];
     if (releasing || !decide(utilization, grown[0]!, grown[1], grown[2])) return undefined;
     releasing = true;
-    const oldBefore = gauges.oldSpaceUsed();
+    const oldBefore = oldUsed;
     let full = {};
     if (oldBefore - oldAfterFullGc > DEFAULT_QUIET.oldGrownBytes) {
       const t = performance.now();
@@ -192,11 +196,8 @@ export function createQuietRelease(o: QuietReleaseOptions): (utilization: number
         compactingGc(gc);
         compactMs = ms(t2);
       }
-      oldAfterFullGc = gauges.oldSpaceUsed();
-      full = { oldSpaceMiB: [oldBefore / 2 ** 20, oldAfterFullGc / 2 ** 20], fullGcMs, compactMs };
-    } else {
-      // V8's own major GCs lower the baseline too
-      oldAfterFullGc = Math.min(oldAfterFullGc, oldBefore);
+      oldAfterFullGc = gauges.oldGenerationUsed();
+      full = { oldGenerationMiB: [oldBefore / 2 ** 20, oldAfterFullGc / 2 ** 20], fullGcMs, compactMs };
     }
     const young = gauges.newSpace() > DEFAULT_QUIET.grownBytes ? releaseYoung(gc) : Promise.resolve(undefined);
     return young
