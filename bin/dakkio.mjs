@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=64 --expose-gc
+#!/usr/bin/env -S MALLOC_TRIM_THRESHOLD_=131072 node --max-semi-space-size=64 --expose-gc
 // dakkio is written in TypeScript and run through tsx's loader, so there is no
 // build step between a checkout and `npm start`.
 //
@@ -16,6 +16,15 @@
 // (V8 shrinks it only at a GC that sees low allocation, and an idle process runs none).
 // cli/young-generation-release.ts runs a few minor GCs ~1 s after a busy period ends so
 // V8 gives it back; without the flag that release is off.
+//
+// MALLOC_TRIM_THRESHOLD_=131072 (glibc; ignored elsewhere): glibc's malloc gives the free top of
+// an arena back to the OS once it passes the trim threshold, but it raises that threshold (up to
+// 64 MiB) whenever a large mmap'd block is freed, and a QoS 0 flood frees many. malloc_trim, run at
+// the quiet moment, releases the free chunks between survivors but never the free top of a thread
+// arena, so the arenas of the process's other threads kept their tops resident and grew with each flood
+// (6-8 MiB per 20 s cycle at rest; bench/RESULTS.md, "QoS 0 storm, cycle to cycle"). Fixed at
+// glibc's initial 128 KiB, a free at the top of an arena hands it back at once. glibc reads it only
+// at process start, so it is set here and in `npm start` (cli/node-flags.test.ts keeps them equal).
 import { register } from 'tsx/esm/api';
 
 register();

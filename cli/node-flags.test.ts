@@ -9,12 +9,18 @@ const PACKAGE = fileURLToPath(new URL('../package.json', import.meta.url));
 
 describe('node flags of the dakkio executable', () => {
   const shebang = readFileSync(BIN, 'utf8').split('\n', 1)[0]!;
-  const flags = /^#!\/usr\/bin\/env -S node (.+)$/.exec(shebang)?.[1]?.split(' ') ?? [];
+  const m = /^#!\/usr\/bin\/env -S ((?:\S+=\S* )*)node (.+)$/.exec(shebang);
+  const env = m?.[1] ?? '';
+  const flags = m?.[2]?.split(' ') ?? [];
+  const start = (JSON.parse(readFileSync(PACKAGE, 'utf8')) as { scripts: { start: string } }).scripts.start;
 
-  it('sizes the young generation in the shebang, and npm start passes the same flags', () => {
+  it('sizes the young generation in the shebang, and npm start passes the same environment and flags', () => {
     expect(flags.some((f) => f.startsWith(`${YOUNG_GENERATION_FLAG}=`))).toBe(true);
-    const start = (JSON.parse(readFileSync(PACKAGE, 'utf8')) as { scripts: { start: string } }).scripts.start;
-    expect(start).toBe(`node ${flags.join(' ')} bin/dakkio.mjs start`);
+    expect(start).toBe(`${env}node ${flags.join(' ')} bin/dakkio.mjs start`);
+  });
+
+  it("fixes glibc's malloc trim threshold in the shebang (read only at process start), so freed arena tops go back to the OS", () => {
+    expect(env.split(' ')).toContain('MALLOC_TRIM_THRESHOLD_=131072');
   });
 
   it('runs as an executable with those flags (env -S passes them to node)', () => {

@@ -118,11 +118,22 @@ export interface DakkioOptions {
   from?: string;
 }
 
-/** The node flags dakkio's executable runs with (`#!/usr/bin/env -S node <flags>`): the bench measures what users start. */
-export function shebangNodeFlags(file: string): string[] {
+/**
+ * The environment and node flags dakkio's executable runs with (`#!/usr/bin/env -S [NAME=value ...] node <flags>`):
+ * the bench measures what users start.
+ */
+export function shebangCommand(file: string): { env: Record<string, string>; flags: string[] } {
   const first = readFileSync(file, 'utf8').split('\n', 1)[0] ?? '';
-  const m = /^#!\S*env -S node(.*)$/.exec(first);
-  return m ? m[1]!.trim().split(/\s+/).filter(Boolean) : [];
+  const m = /^#!\S*env -S ((?:\S+=\S* )*)node(.*)$/.exec(first);
+  if (!m) return { env: {}, flags: [] };
+  const env = Object.fromEntries(
+    m[1]!
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]),
+  );
+  return { env, flags: m[2]!.trim().split(/\s+/).filter(Boolean) };
 }
 
 export async function startDakkio(core: number | undefined, o: DakkioOptions = {}): Promise<ServerProcess & { dataDir: string }> {
@@ -145,14 +156,15 @@ export async function startDakkio(core: number | undefined, o: DakkioOptions = {
   };
   const from = o.from ?? root;
   const bin = join(from, 'bin/dakkio.mjs');
+  const shebang = shebangCommand(bin);
   // BENCH_DAKKIO_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"): extra node flags for dakkio only,
   // for profiling under the bench's load (node refuses --cpu-prof in NODE_OPTIONS)
   const extra = (process.env.BENCH_DAKKIO_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
   const s = await spawnListening(
     'dakkio',
     process.execPath,
-    [...shebangNodeFlags(bin), ...extra, bin, 'start'],
-    env,
+    [...shebang.flags, ...extra, bin, 'start'],
+    { ...shebang.env, ...env },
     core,
     () => rmSync(dataDir, { recursive: true, force: true }),
     from,
