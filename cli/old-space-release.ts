@@ -8,9 +8,9 @@ import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
  * it only ~90 s after the drain. So the quiet moment runs one full GC when the old generation's used
  * bytes grew by OLD_GROWN_BYTES since the lowest seen since the last one (~10 ms for a ~35 MiB live
  * set). "Old generation" counts the large-object space with the old space: arrays and strings over
- * ~128 KiB (a flood's big read chunks and batches) are promoted there, not to the old space, and
- * after a 20 s flood 17 MiB of dead large objects and 20 MiB of dead old space were left at rest
- * because the old space alone had grown by less than the 32 MiB this threshold was then
+ * ~128 KiB (a flood's big batches) live there, not in the old space. After a 20 s flood 17 MiB of
+ * dead large objects and ~20 MiB of dead old space were left at rest when the trigger counted the
+ * old space alone, from a baseline V8's own major GCs under load had left stale, against 32 MiB
  * (bench/RESULTS.md, "QoS 0 storm, cycle to cycle"). That GC frees the dead
  * objects but leaves the pages committed wherever a few survivors sit on them (after a 20 s flood:
  * 86 MiB committed for 30 MiB live), and V8 compacts only a few pages per GC: when more than
