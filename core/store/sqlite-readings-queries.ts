@@ -103,10 +103,10 @@ export function prepareQueries(db: Database.Database) {
     ),
     deleteSeriesBefore: db.prepare<[number, number]>('DELETE FROM readings WHERE series_id = ? AND ts < ?'),
     deleteStagingBefore: db.prepare<[number, number]>('DELETE FROM staging WHERE series_id = ? AND ts < ?'),
-    deleteSeriesReadings: db.prepare<[number]>('DELETE FROM readings WHERE series_id = ?'),
     /** the staged rows of the series in a JSON array of ids: one pass over the unindexed table */
     deleteStagingOf: db.prepare<[string]>('DELETE FROM staging WHERE series_id IN (SELECT value FROM json_each(?))'),
-    deleteSeries: db.prepare<[number]>('DELETE FROM series WHERE id = ?'),
+    /** the series rows of a JSON array of ids */
+    deleteSeriesOf: db.prepare<[string]>('DELETE FROM series WHERE id IN (SELECT value FROM json_each(?))'),
   };
 }
 

@@ -12,7 +12,13 @@ import Database from 'better-sqlite3';
 import { DakkioError } from '../errors.ts';
 import type { ReadingValue } from '../readings.ts';
 
-export const READINGS_SCHEMA_VERSION = 1;
+/**
+ * 2: `series_tombstones` (deleted series whose rows are still being purged from `readings`,
+ * sqlite-readings-purge.ts). A version-1 file gains the table on open; a dakkio that knows
+ * only version 1 refuses a version-2 file, since it would hand a tombstoned id to a new
+ * series, which would then inherit the rows not yet purged.
+ */
+export const READINGS_SCHEMA_VERSION = 2;
 
 export const readingsDdl = `
 CREATE TABLE IF NOT EXISTS series (
@@ -37,6 +43,9 @@ CREATE TABLE IF NOT EXISTS staging (
   num REAL,
   txt TEXT,
   kind INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS series_tombstones (
+  id INTEGER PRIMARY KEY
 );
 `;
 
@@ -89,7 +98,8 @@ export function openReadingsDb(path: string): Database.Database {
       throw new DakkioError('store_unavailable', `readings database ${path} was written by a newer dakkio`);
     }
     db.exec(readingsDdl);
-    if (version === 0) db.pragma(`user_version = ${READINGS_SCHEMA_VERSION}`);
+    // 0: a new file; 1: the DDL above has just added series_tombstones
+    if (version < READINGS_SCHEMA_VERSION) db.pragma(`user_version = ${READINGS_SCHEMA_VERSION}`);
     return db;
   } catch (err) {
     db.close();

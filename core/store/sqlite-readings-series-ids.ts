@@ -16,8 +16,12 @@ export function createSeriesIds(db: Database.Database): SeriesIds {
   const selectSeries = db.prepare<[string, string, string], { id: number }>(
     'SELECT id FROM series WHERE bucket_id = ? AND source_id = ? AND metric = ?',
   );
+  // Not SQLite's default max(id) + 1: the id of a deleted series whose rows are still being
+  // purged (series_tombstones, sqlite-readings-purge.ts) must not go to a new series, which
+  // would inherit those rows. Both maxima are primary-key lookups.
   const insertSeries = db.prepare<[string, string, string]>(
-    'INSERT INTO series (bucket_id, source_id, metric) VALUES (?, ?, ?)',
+    `INSERT INTO series (id, bucket_id, source_id, metric) VALUES (
+       max(coalesce((SELECT max(id) FROM series), 0), coalesce((SELECT max(id) FROM series_tombstones), 0)) + 1, ?, ?, ?)`,
   );
   /** bucket → source → metric → series id: nested, so a lookup builds no key string per point. */
   const cache = new Map<string, Map<string, Map<string, number>>>();

@@ -8,6 +8,7 @@ import type { LatestValue, Series, SeriesSelector } from '../readings.ts';
 import { type Checkpointer, type CheckpointerOptions, startCheckpointer } from './sqlite-checkpointer.ts';
 import { exportRows } from './sqlite-readings-export.ts';
 import { aggregateWithStaged, overlayRows } from './sqlite-readings-overlay.ts';
+import { createSeriesPurge, type SeriesPurge } from './sqlite-readings-purge.ts';
 import { prepareQueries } from './sqlite-readings-queries.ts';
 import { decodeValue, openReadingsDb, type SeriesRow } from './sqlite-readings-schema.ts';
 import { createSqliteReadingsWriter } from './sqlite-readings-writer.ts';
@@ -24,6 +25,8 @@ export interface SqliteReadingStoreOptions {
   mergeDelayMs?: number;
   /** rows moved into the indexed table per background merge slice (default 5,000; tests use tiny ones) */
   mergeSliceRows?: number;
+  /** rows of deleted series removed from `readings` per background slice (default 50,000; tests use tiny ones) */
+  purgeSliceRows?: number;
   /** WAL checkpoints off the event loop (sqlite-checkpointer.ts); tests shrink its thresholds */
   checkpoint?: Pick<CheckpointerOptions, 'intervalMs' | 'startAtBytes' | 'maxWalFrames'>;
 }
@@ -61,8 +64,8 @@ const wrap = (err: unknown): DakkioError =>
  * streamRaw lay the staged rows (mirrored in memory by the writer) over the indexed
  * table, so no read forces a merge: frequent ones would make small, page-scattering
  * merges, and a one-go merge of up to two generations holds the event loop for seconds
- * (the export: sqlite-readings-export.ts). Deletes remove a series' rows from both tables and the
- * mirror in one go (deleteSeries). Stats and counts scan in a worker thread and count
+ * (the export: sqlite-readings-export.ts). Deletes remove the series and their staged rows
+ * at once, their indexed rows in background slices (deleteSeries). Stats and counts scan in a worker thread and count
  * staged rows there (sqlite-stats-reader.ts). Background merges run in slices between
  * event-loop turns (sqlite-readings-writer.ts).
  */
@@ -72,6 +75,7 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
   let opened: Database.Database | undefined;
   let q: ReturnType<typeof prepareQueries>;
   let writer: ReturnType<typeof createSqliteReadingsWriter>;
+  let purge: SeriesPurge | undefined;
   let checkpointer: Checkpointer | undefined;
   try {
     opened = openReadingsDb(options.path);
@@ -84,14 +88,18 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
       mergeDelayMs: options.mergeDelayMs ?? MERGE_DELAY_MS,
       ...(options.mergeSliceRows !== undefined ? { sliceRows: options.mergeSliceRows } : {}),
     });
+    // Also resumes the purge of series deleted before a kill or close.
+    purge = createSeriesPurge(opened, { logger, sliceRows: options.purgeSliceRows });
     checkpointer = startCheckpointer(opened, { path: options.path, logger, ...options.checkpoint });
   } catch (err) {
+    purge?.close();
     void checkpointer?.close();
     opened?.close();
     if (err instanceof DakkioError) throw err;
     throw new DakkioError('store_unavailable', `cannot open readings database at ${options.path}`, { cause: err });
   }
   const db = opened;
+  const purger = purge;
   const openReaders = new Set<Database.Database>();
   const statsReader = createSqliteStatsReader(options.path);
   let closed = false;
@@ -229,7 +237,7 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
       if (closed) return { ok: false, state: 'down', detail: { reason: 'closed' } };
       try {
         db.prepare('SELECT 1').get();
-        return { ok: true, state: 'ok', detail: { ...writer.status(), ...checkpointer!.status() } };
+        return { ok: true, state: 'ok', detail: { ...writer.status(), ...purger.status(), ...checkpointer!.status() } };
       } catch (err) {
         return { ok: false, state: 'down', detail: { error: String(err) } };
       }
@@ -242,6 +250,7 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
       openReaders.clear();
       await statsReader.close();
       await checkpointer!.close();
+      purger.close();
       try {
         writer.close();
       } finally {
@@ -251,24 +260,32 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
   };
 
   /**
-   * One transaction for `readings`, `staging` and the series rows, then the writer's mirror
-   * and generation being merged: no merge first, and no path by which a deleted row comes
-   * back (a slice, the merge at close, or the one at the next open after a kill). Staging
-   * has no index: one pass over it for all the series (tens of ms at 400k-800k staged
-   * rows), skipped when none of them has staged rows.
+   * One transaction removes the series rows, tombstones their ids and deletes their staged
+   * rows, then the writer forgets them (mirror, generation being merged): from that commit
+   * no read, stats or retention finds them (all go through `series`), no merge brings a row
+   * back, no new series takes an id (sqlite-readings-series-ids.ts). Their indexed rows go
+   * in slices (sqlite-readings-purge.ts): the first before this returns (a small delete is
+   * done with it), the rest between event-loop turns. No merge first; the staging pass
+   * (unindexed: tens of ms at 400k-800k rows) is skipped when none of them has staged rows.
    */
   function deleteSeries(series: SeriesRow[]): void {
     if (series.length === 0) return;
     const ids = series.map((s) => s.id);
     const inStaging = writer.hasStaged(ids);
+    const json = JSON.stringify(ids);
     db.transaction(() => {
-      for (const id of ids) {
-        q.deleteSeriesReadings.run(id);
-        q.deleteSeries.run(id);
-      }
-      if (inStaging) q.deleteStagingOf.run(JSON.stringify(ids));
+      q.deleteSeriesOf.run(json);
+      purger.tombstone(ids);
+      if (inStaging) q.deleteStagingOf.run(json);
     })();
     writer.forgetSeries(ids);
+    try {
+      if (purger.step()) purger.schedule();
+    } catch (err) {
+      // the delete itself committed: the slices retry what is left
+      logger.error({ err }, 'purging deleted series failed');
+      purger.schedule();
+    }
   }
 
   async function* streamRaw(query: SeriesSelector & { limit?: number }) {

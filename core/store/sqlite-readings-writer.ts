@@ -45,9 +45,10 @@ export interface SqliteReadingsWriter {
   /** Whether any of these series may have rows in `staging` (unindexed: deleting them costs a pass over it). */
   hasStaged(seriesIds: readonly number[]): boolean;
   /**
-   * These series were deleted with their rows in `readings` and `staging`, in a transaction
-   * that committed: drop their mirrored rows (also from the generation being merged, so no
-   * slice brings them back) and the series-id cache (a new series may reuse a freed id).
+   * These series were deleted with their rows in `staging`, in a transaction that committed
+   * (their rows in `readings` are purged in slices, sqlite-readings-purge.ts): drop their
+   * mirrored rows (also from the generation being merged, so no slice brings them back)
+   * and the series-id cache.
    */
   forgetSeries(seriesIds: readonly number[]): void;
   /** lastMergeMs: how long the last background generation took, first slice to last delete (null before one) */
