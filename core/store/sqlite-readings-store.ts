@@ -64,10 +64,10 @@ const wrap = (err: unknown): DakkioError =>
  * streamRaw lay the staged rows (mirrored in memory by the writer) over the indexed
  * table, so no read forces a merge: frequent ones would make small, page-scattering
  * merges, and a one-go merge of up to two generations holds the event loop for seconds
- * (the export: sqlite-readings-export.ts). Deletes remove the series and their staged rows
- * at once, their indexed rows in background slices (deleteSeries). Stats and counts scan in a worker thread and count
- * staged rows there (sqlite-stats-reader.ts). Background merges run in slices between
- * event-loop turns (sqlite-readings-writer.ts).
+ * (the export: sqlite-readings-export.ts). Deletes remove the series and their staged
+ * rows at once, their indexed rows in background slices (deleteSeries). Stats and counts
+ * scan in a worker thread and count staged rows there (sqlite-stats-reader.ts).
+ * Background merges run in slices between event-loop turns (sqlite-readings-writer.ts).
  */
 export async function createSqliteReadingStore(options: SqliteReadingStoreOptions): Promise<ReadingStore> {
   const logger = options.logger.child({ component: 'sqlite-readings' });
