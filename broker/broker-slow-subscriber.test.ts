@@ -7,14 +7,18 @@ import { connect } from './testing/mqtt-client.ts';
 
 const T0 = Date.UTC(2026, 10, 28, 10, 0, 0);
 
-/** A raw MQTT 3.1.1 subscriber that reads its CONNACK and SUBACK, then never reads again. */
-async function stuckSubscriber(port: number, password: string, filter: string): Promise<Socket> {
+/**
+ * A raw MQTT 3.1.1 subscriber that reads its CONNACK and SUBACK, then never reads again.
+ * `filter` null: a persistent session reconnecting on its stored subscription (no SUBSCRIBE,
+ * Aedes restores it), which then stops reading after its CONNACK.
+ */
+async function stuckSubscriber(port: number, password: string, filter: string | null, clean = true): Promise<Socket> {
   const sock = netConnect({ port, host: '127.0.0.1' });
   const parser = mqttPacket.parser({ protocolVersion: 4 });
   const suback = new Promise<void>((resolve, reject) => {
     parser.on('packet', (p) => {
       if (p.cmd === 'connack' && (p as mqttPacket.IConnackPacket).returnCode !== 0) reject(new Error('refused'));
-      if (p.cmd === 'suback') resolve();
+      if (p.cmd === 'suback' || (filter === null && p.cmd === 'connack')) resolve();
     });
     sock.once('error', reject);
   });
@@ -25,19 +29,21 @@ async function stuckSubscriber(port: number, password: string, filter: string): 
       protocolId: 'MQTT',
       protocolVersion: 4,
       clientId: 'stuck',
-      clean: true,
+      clean,
       keepalive: 0,
       username: 'k',
       password: Buffer.from(password),
     }),
   );
-  sock.write(
-    mqttPacket.generate({
-      cmd: 'subscribe',
-      messageId: 1,
-      subscriptions: [{ topic: filter, qos: 0 }],
-    } as mqttPacket.ISubscribePacket),
-  );
+  if (filter !== null) {
+    sock.write(
+      mqttPacket.generate({
+        cmd: 'subscribe',
+        messageId: 1,
+        subscriptions: [{ topic: filter, qos: 0 }],
+      } as mqttPacket.ISubscribePacket),
+    );
+  }
   await suback;
   sock.removeAllListeners('data');
   sock.pause();
@@ -90,6 +96,25 @@ describe('broker with a subscriber that never reads', () => {
     expect(forwarded - dropped).toBeLessThanOrEqual(DEFAULT_MAX_PENDING_WRITES);
     // every publish above was acknowledged after its commit, so the device was never held up
     expect(after.dakkio_mqtt_readings_accepted_total).toBe((i + more) * 40);
+    await dev.endAsync();
+  });
+  it('drops for a persistent session whose subscription Aedes restored on reconnect (no SUBSCRIBE)', async () => {
+    const t = await env.createTenant('owner@example.com');
+    const topic = `dakkio/${t.bucketId}/${t.dataSourceId}/data`;
+    // the guard is attached at a granted subscription or, for a persistent session, at authentication:
+    // this session's second connection subscribes only through Aedes' restore
+    const first = await stuckSubscriber(env.broker.ports.mqtt, t.secret, `dakkio/${t.bucketId}/+/data`, false);
+    first.end(mqttPacket.generate({ cmd: 'disconnect' }));
+    await new Promise((r) => first.once('close', r));
+    sockets.push(await stuckSubscriber(env.broker.ports.mqtt, t.secret, null, false));
+    const dev = await connect(env.mqttUrl, { clientId: 'dev', password: t.secret });
+    const values = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`metric_${i}`, 1000.5 + i]));
+    const counters = () => env.broker.counters();
+    let i = 0;
+    for (; i < 20_000 && counters()[DROPPED_SLOW_SUBSCRIBER] === 0; i++) {
+      await dev.publishAsync(topic, JSON.stringify({ values, timestamp: T0 + i }), { qos: 1 });
+    }
+    expect(counters()[DROPPED_SLOW_SUBSCRIBER]).toBeGreaterThan(0);
     await dev.endAsync();
   });
 });

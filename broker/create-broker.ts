@@ -62,7 +62,11 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
     log.info({ clientId: session.clientId, reason }, 'mqtt session dropped');
     session.connection.close();
   };
+  const dropExpired = (session: Session) => drop(session, 'expired');
   const keyLifecycle = createKeyLifecycle({ deps, sessions, log, drop });
+  // attached to subscribers only, at their first granted subscription (a persistent session's
+  // restored ones included: Aedes asks authorizeSubscribe for those too)
+  const slowSubscribers = createSlowSubscriberGuard(counters);
   // Aedes gives an empty client id a generated one before authenticate runs, so it is noted here
   const emptyPersistentId = new WeakSet<Client>();
   const preConnect: PreConnectHandler = (client, packet, cb) => {
@@ -80,13 +84,13 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
     onSession(client, session) {
       sessions.add(session);
       sessionOf.set(client, session);
-      client.conn.once('close', () => sessions.remove(session));
-      sessions.scheduleExpiry(session, (s) => drop(s, 'expired'));
+      // `on`, not `once`: a socket closes once, and once() adds a wrapper and its state per CONNECT
+      client.conn.on('close', () => sessions.remove(session));
+      sessions.scheduleExpiry(session, dropExpired);
     },
   });
 
   // issue 7 item 6: bounded emitter recursion, QoS 0 drops for slow subscribers, read backpressure
-  const slowSubscribers = createSlowSubscriberGuard(counters);
   const mq = createSafeMqEmitter();
   const { authorizeSubscribe, authorizeForward } = createSubscriptionAcl({
     deps,
@@ -95,7 +99,10 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
     counters,
     sinkTopic: SINK_TOPIC,
     // notices exists once Aedes does; nothing subscribes before that
-    onGranted: (topic) => notices.granted(topic),
+    onGranted: (client, topic) => {
+      slowSubscribers.attach(client);
+      notices.granted(topic);
+    },
   });
   const aedes = await Aedes.createBroker({ mq, preConnect, authenticate, authorizePublish, authorizeSubscribe, authorizeForward });
   // the sink wrapper goes on last so a device publish meets its check first
@@ -202,14 +209,14 @@ export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Pr
   }
 
   const maxRemaining = maxRemainingLengthFor(options.maxPayloadBytes);
+  const onTooLarge = () => counters.rejected('payload_too_large');
   let listeners: Awaited<ReturnType<typeof startListeners>>;
   try {
     listeners = await startListeners(
       options,
       (stream, req) => {
         const client = aedes.handle(stream, req);
-        guardPacketSize(client, maxRemaining, () => counters.rejected('payload_too_large'));
-        slowSubscribers.attach(client);
+        guardPacketSize(client, maxRemaining, onTooLarge);
         throttle.attach(client);
       },
       maxRemaining + 5,

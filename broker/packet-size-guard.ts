@@ -18,7 +18,9 @@ export function guardPacketSize(client: unknown, maxRemainingLength: number, onT
   const parser = (client as { _parser?: Partial<ParserLike> })._parser;
   if (!parser || typeof parser._parseLength !== 'function' || typeof parser._emitError !== 'function') return false;
   const original = parser._parseLength;
-  parser._parseLength = function guardedParseLength(this: ParserLike) {
+  // an anonymous function on purpose: tsx keeps the names of named function expressions with a
+  // `__name` helper (Object.defineProperty per closure), which ran on every CONNECT
+  parser._parseLength = function (this: ParserLike) {
     const ok = original.call(this);
     if (ok && this.packet.length > maxRemainingLength) {
       onTooLarge();

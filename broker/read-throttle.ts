@@ -81,7 +81,9 @@ export function createReadThrottle(options: ReadThrottleOptions): ReadThrottle {
         return false;
       }
       const read = conn.read;
-      conn.read = function throttledRead(this: unknown, size?: number) {
+      // anonymous on purpose: tsx keeps a named function expression's name with a `__name` call
+      // (an Object.defineProperty) per closure, i.e. per CONNECT
+      conn.read = function (this: unknown, size?: number) {
         if (!closed && options.inFlight() >= high && (options.mayHold?.(c) ?? true)) {
           if (!paused.has(c)) {
             paused.add(c);

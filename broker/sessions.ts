@@ -23,8 +23,6 @@ export interface Session {
   lastVerifiedAt: number;
   /** set once the session is being dropped: its will is not published and its publishes are refused */
   dropped: boolean;
-  /** PUBACKs leave in the order the PUBLISHes arrived [MQTT-4.6.0-2]; create-broker.ts now orders them with its own per-session queue, so this stays resolved */
-  ackChain: Promise<void>;
   /** buckets this session was granted a subscription in (never shrinks until the session ends) */
   readonly watched: Set<string>;
   expiryTimer?: NodeJS.Timeout | undefined;
@@ -57,7 +55,9 @@ export interface SessionRegistry {
 
 export function createSessionRegistry(clock: Clock): SessionRegistry {
   const byClient = new Map<string, Session>();
-  const byKey = new Map<string, Set<Session>>();
+  // one key per device is the common case: a key's single session is stored as it is, and a
+  // Set is made only when a second session shares the key (one allocation less per CONNECT)
+  const byKey = new Map<string, Session | Set<Session>>();
   const sessions = new Set<Session>();
   const watchers = new Map<string, number>();
 
@@ -70,12 +70,10 @@ export function createSessionRegistry(clock: Clock): SessionRegistry {
       byClient.set(session.clientId, session);
       const key = indexKey(session);
       if (key) {
-        let set = byKey.get(key);
-        if (!set) {
-          set = new Set();
-          byKey.set(key, set);
-        }
-        set.add(session);
+        const held = byKey.get(key);
+        if (held === undefined || held === session) byKey.set(key, session);
+        else if (held instanceof Set) held.add(session);
+        else byKey.set(key, new Set([held, session]));
       }
     },
     remove(session) {
@@ -90,13 +88,18 @@ export function createSessionRegistry(clock: Clock): SessionRegistry {
       // a same-owner takeover already replaced this entry with the new session
       if (byClient.get(session.clientId) === session) byClient.delete(session.clientId);
       const key = indexKey(session);
-      const set = key ? byKey.get(key) : undefined;
-      if (set && key) {
-        set.delete(session);
-        if (set.size === 0) byKey.delete(key);
+      const held = key ? byKey.get(key) : undefined;
+      if (!key || held === undefined) return;
+      if (held === session) byKey.delete(key);
+      else if (held instanceof Set) {
+        held.delete(session);
+        if (held.size === 1) byKey.set(key, held.values().next().value as Session);
       }
     },
-    byKey: (keyId) => [...(byKey.get(keyId) ?? [])],
+    byKey: (keyId) => {
+      const held = byKey.get(keyId);
+      return held === undefined ? [] : held instanceof Set ? [...held] : [held];
+    },
     watch(session, bucketId) {
       if (!sessions.has(session) || session.watched.has(bucketId)) return;
       session.watched.add(bucketId);

@@ -18,14 +18,17 @@ export function createSubscriptionAcl(o: {
   counters: BrokerCounters;
   /** where ingested publishes are re-addressed: never delivered to anyone */
   sinkTopic: string;
-  /** a subscription was granted (the $SYS client notices start once someone listens) */
-  onGranted(topic: string): void;
+  /**
+   * A subscription is granted, called before Aedes adds it (the $SYS client notices start once
+   * someone listens; the slow-subscriber guard goes on the client's QoS 0 delivery).
+   */
+  onGranted(client: Client, topic: string): void;
 }) {
   const { deps, sessions, sessionOf, counters } = o;
 
   function authorizeSubscribe(client: Client, sub: Subscription, answer: (err: Error | null, sub?: Subscription | null) => void) {
     const cb = (err: Error | null, granted?: Subscription | null) => {
-      if (granted) o.onGranted(granted.topic);
+      if (granted) o.onGranted(client, granted.topic);
       answer(err, granted);
     };
     const session = sessionOf.get(client);
