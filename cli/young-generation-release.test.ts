@@ -93,7 +93,8 @@ describe('releaseYoungGeneration (real V8)', () => {
     for (let i = 0; i < 16; i++) gc({ type: 'minor' });
     expect(newSpaceBytes()).toBeGreaterThan(grown / 2);
     burst();
-    const r = await releaseYoungGeneration(gc);
+    // no other work between its GCs (the test runner's own would stop it: see the next test)
+    const r = await releaseYoungGeneration(gc, newSpaceBytes, 25, () => 0);
     expect(r.afterBytes).toBeLessThan(grown / 2);
     expect(r.gcs).toBeLessThanOrEqual(16);
     expect(newSpaceBytes()).toBeLessThan(grown / 2);
@@ -125,6 +126,35 @@ describe('releaseYoungGeneration (real V8)', () => {
     expect(oldGenerationUsedBytes() - generationBefore).toBeGreaterThan(7 * MiB);
     expect(oldSpaceUsed() - oldBefore).toBeLessThan(2 * MiB);
     expect(big).toHaveLength(2 ** 20);
+  });
+
+  it('stops when other work comes back between its GCs (a burst right after the quiet moment)', async () => {
+    const gcs: string[] = [];
+    const never = () => 128 * MiB; // a new space that would not shrink: 16 GCs unless stopped
+    // other work: a little in the waits after the first two GCs, then 10 ms of a 25 ms wait
+    const activeMs = () => (gcs.length < 3 ? 0.5 : 10);
+    const r = await releaseYoungGeneration((o) => gcs.push(o?.type ?? 'full'), never, 25, activeMs);
+    expect(r.aborted).toBe(true);
+    expect(gcs).toEqual(['minor', 'minor', 'minor']);
+
+    // the real event loop: a timer that keeps it busy stops the sequence after the first wait
+    const busy = setInterval(() => {
+      const until = performance.now() + 15;
+      while (performance.now() < until) {}
+    }, 1);
+    const real: string[] = [];
+    try {
+      const r2 = await releaseYoungGeneration((o) => real.push(o?.type ?? 'full'), never, 25);
+      expect(r2.aborted).toBe(true);
+      expect(real.length).toBeLessThanOrEqual(2);
+    } finally {
+      clearInterval(busy);
+    }
+    // and a quiet loop lets it run to its end
+    const quiet: string[] = [];
+    const r3 = await releaseYoungGeneration((o) => quiet.push(o?.type ?? 'full'), never, 25);
+    expect(r3.aborted).toBeUndefined();
+    expect(quiet).toHaveLength(16);
   });
 
   it('is off without node gc', () => {
@@ -233,6 +263,37 @@ describe('quiet-time release step', () => {
     memory.oldGenerationUsed += OLD_GROWN_BYTES + 1;
     for (let i = 0; i < 10; i++) expect(sample(busy)).toBeUndefined();
     expect(calls).toEqual([]);
+  });
+
+  it('after a young-generation release stopped by load: no caches or trim, and it starts again at the next quiet stretch', async () => {
+    const memory = { newSpace: 128 * MiB, oldGenerationUsed: 30 * MiB, oldSpaceFree: 0, rss: 100 * MiB };
+    const calls: string[] = [];
+    let stop = true;
+    const sample = createQuietRelease({
+      gc: (o) => calls.push(o?.type ?? 'full'),
+      logger: silentLogger,
+      gauges: {
+        newSpace: () => memory.newSpace,
+        oldGenerationUsed: () => memory.oldGenerationUsed,
+        oldSpaceFree: () => memory.oldSpaceFree,
+        rss: () => memory.rss,
+      },
+      releaseYoung: async () => {
+        calls.push('young');
+        return { beforeBytes: memory.newSpace, afterBytes: memory.newSpace, gcs: 2, ms: 0, aborted: stop };
+      },
+      releaseCaches: () => calls.push('caches'),
+      mallocTrim: () => calls.push('trim'),
+    });
+    sample(busy);
+    for (let i = 1; i < 4; i++) sample(quiet);
+    await sample(quiet);
+    expect(calls).toEqual(['young']);
+    // no busy sample in between: the stopped release re-armed the detector itself
+    stop = false;
+    for (let i = 1; i < 4; i++) expect(sample(quiet)).toBeUndefined();
+    await sample(quiet);
+    expect(calls).toEqual(['young', 'young', 'caches', 'trim']);
   });
 
   it('keeps going when the cache release throws: the trim still runs', async () => {

@@ -6,10 +6,12 @@ import {
   compactingGc,
   type NodeGc,
   OLD_FRAGMENTED_BYTES,
-  OLD_GROWN_BYTES,
   oldSpaceFreeBytes,
   oldGenerationUsedBytes,
 } from './old-space-release.ts';
+import { createQuietDetector, DEFAULT_QUIET } from './quiet-detector.ts';
+
+export { createQuietDetector, DEFAULT_QUIET, type QuietDetectorOptions, RSS_GROWN_BYTES } from './quiet-detector.ts';
 
 /**
  * Quiet-time release of the young generation.
@@ -24,8 +26,10 @@ import {
  * What: when the event loop has been quiet for ~1 s after being busy, and the new space is grown,
  * run about a dozen minor GCs 25 ms apart (scavenges of a near-empty new space: a few ms of CPU in
  * all), so that V8's window holds quiet intervals instead of the burst (see releaseYoungGeneration);
- * V8 itself then shrinks the new space and uncommits the from-space. It never runs under load (the loop is not quiet then), and once per
- * busy period at most: if this V8 does not shrink, it does not retry until the loop was busy again.
+ * V8 itself then shrinks the new space and uncommits the from-space. It never starts under load (the
+ * loop is not quiet then) and stops when load comes back between its GCs (then it starts again at the
+ * next quiet stretch); otherwise once per busy period at most: if this V8 does not shrink, it does not
+ * retry until the loop was busy again. The quiet stretch is cli/quiet-detector.ts.
  *
  * Old space and native memory too: the same quiet moment first runs a full GC when the old generation
  * grew since the last one, and a compacting one when that leaves it sparse (cli/old-space-release.ts);
@@ -46,12 +50,8 @@ import {
  */
 const SPACING_MS = 25;
 const MAX_GCS = 16;
-/**
- * RSS growth since the last release that makes a quiet moment run one although the heap did not
- * grow: native memory alone (after a flood's drain, its last merge refills ~20 MiB of the store's
- * page cache a second or two after the first release).
- */
-export const RSS_GROWN_BYTES = 16 * 2 ** 20;
+/** Share of a wait between two of its GCs that other work may take before the release stops. */
+const BUSY_AGAIN = 0.25;
 
 export interface ReleaseResult {
   beforeBytes: number;
@@ -59,6 +59,19 @@ export interface ReleaseResult {
   gcs: number;
   /** time spent in the GCs */
   ms: number;
+  /** stopped because other work came back (see releaseYoungGeneration) */
+  aborted?: boolean;
+}
+
+/** Milliseconds the event loop was active since the previous call (called after each own GC). */
+export function loopActiveMs(): () => number {
+  let last = performance.eventLoopUtilization();
+  return () => {
+    const now = performance.eventLoopUtilization();
+    const { active } = performance.eventLoopUtilization(now, last);
+    last = now;
+    return active;
+  };
 }
 
 /** Committed (physical) bytes of V8's new space. */
@@ -66,67 +79,36 @@ export function newSpaceBytes(): number {
   return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.physical_space_size ?? 0;
 }
 
-/** The sequence above; stops as soon as V8 has shrunk the new space to below half of what it was. */
+/**
+ * The sequence above; stops as soon as V8 has shrunk the new space to below half of what it was,
+ * or once other work takes more than BUSY_AGAIN of a wait between two GCs: the ~1 s of quiet that
+ * started it can be the gap before the next burst, and a scavenge forced every 25 ms under load
+ * promotes what is in flight and shrinks the new space the burst is growing (bench:connect: 16
+ * forced scavenges inside one 2,000-client storm, whose CPU per connect doubled).
+ */
 export async function releaseYoungGeneration(
   gc: NodeGc,
   measure: () => number = newSpaceBytes,
   spacingMs = SPACING_MS,
+  activeMs: () => number = loopActiveMs(),
 ): Promise<ReleaseResult> {
   const beforeBytes = measure();
   let afterBytes = beforeBytes;
   let gcs = 0;
   let ms = 0;
   while (gcs < MAX_GCS && afterBytes > beforeBytes / 2) {
-    if (gcs > 0) await new Promise((r) => setTimeout(r, spacingMs));
+    if (gcs > 0) {
+      await new Promise((r) => setTimeout(r, spacingMs));
+      if (activeMs() > spacingMs * BUSY_AGAIN) return { beforeBytes, afterBytes, gcs, ms, aborted: true };
+    }
     const t = performance.now();
     gc({ type: 'minor' });
     ms += performance.now() - t;
     gcs++;
     afterBytes = measure();
+    activeMs(); // the next window starts after this GC
   }
   return { beforeBytes, afterBytes, gcs, ms };
-}
-
-export interface QuietDetectorOptions {
-  /** event-loop utilisation (0–1) at or above which a sample counts as busy */
-  busyUtilization: number;
-  /** consecutive quiet samples before a release */
-  quietSamples: number;
-  /** new-space size (bytes) above which it counts as grown */
-  grownBytes: number;
-  /** old-generation growth (bytes) since the last full GC above which it counts as grown */
-  oldGrownBytes: number;
-  /** RSS growth (bytes) since the last release above which the native side counts as grown */
-  rssGrownBytes: number;
-}
-
-export const DEFAULT_QUIET: QuietDetectorOptions = {
-  busyUtilization: 0.05,
-  quietSamples: 4,
-  grownBytes: 16 * 2 ** 20,
-  oldGrownBytes: OLD_GROWN_BYTES,
-  rssGrownBytes: RSS_GROWN_BYTES,
-};
-
-/**
- * The decision, apart from timers and V8 so it can be tested: fed one sample per tick, says when to
- * release. Armed by a busy sample, disarmed by a release.
- */
-export function createQuietDetector(o: QuietDetectorOptions = DEFAULT_QUIET) {
-  let armed = false;
-  let quiet = 0;
-  return (utilization: number, newSpace: number, oldGrowth = 0, rssGrowth = 0): boolean => {
-    if (utilization >= o.busyUtilization) {
-      armed = true;
-      quiet = 0;
-      return false;
-    }
-    quiet++;
-    if (!armed || quiet < o.quietSamples) return false;
-    if (newSpace <= o.grownBytes && oldGrowth <= o.oldGrownBytes && rssGrowth <= o.rssGrownBytes) return false;
-    armed = false;
-    return true;
-  };
 }
 
 /** What the quiet-time release reads of the process's memory (tests inject their own). */
@@ -202,6 +184,12 @@ export function createQuietRelease(o: QuietReleaseOptions): (utilization: number
     const young = gauges.newSpace() > DEFAULT_QUIET.grownBytes ? releaseYoung(gc) : Promise.resolve(undefined);
     return young
       .then((r) => {
+        if (r?.aborted) {
+          // load is back: freeing caches and trimming now would cost it; retry after the next quiet stretch
+          decide.rearm();
+          logger.debug({ newSpaceMiB: [r.beforeBytes / 2 ** 20, r.afterBytes / 2 ** 20], gcs: r.gcs, ...full }, 'heap release stopped: busy again');
+          return;
+        }
         const t = performance.now();
         try {
           o.releaseCaches?.();
