@@ -19,6 +19,7 @@ import { skipUnheardClientNotices } from './client-notices.ts';
 import { errorTopicFor } from './error-mapping.ts';
 import { startListeners } from './listeners.ts';
 import { groupForForwarding } from './live-forwarder.ts';
+import { skipPacketIdCache } from './packet-id-cache.ts';
 import { guardPacketSize, maxRemainingLengthFor } from './packet-size-guard.ts';
 import { createAckQueue } from './ack-queue.ts';
 import { type PubAckConnection, writePubAck } from './puback.ts';
@@ -49,6 +50,8 @@ interface RetainedStore {
 }
 
 export async function createBroker(deps: BrokerDeps, options: BrokerOptions): Promise<Broker> {
+  // before any packet is written: 65,536 cached Buffers would sit in the old space for good
+  skipPacketIdCache();
   const log = deps.logger.child({ component: 'broker' });
   const counters = createBrokerCounters();
   const sessions = createSessionRegistry(deps.clock);
