@@ -26,6 +26,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { benchArgs } from './lib/args.ts';
 import { machineInfo } from './lib/machine.ts';
+import { median } from './lib/stats.ts';
 
 interface Result {
   callMs: number;
@@ -130,12 +131,6 @@ async function child(): Promise<void> {
     throw new Error(`wrong result: ${leftA.length} series of A left, ${orphans} orphan rows, B ${countB} rows (want ${wantB})`);
   }
   process.stdout.write(`${JSON.stringify({ callMs, doneMs, maxGapMs, writes, slices } satisfies Result)}\n`);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 async function parent(): Promise<void> {

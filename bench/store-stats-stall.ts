@@ -23,6 +23,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { benchArgs } from './lib/args.ts';
 import { machineInfo } from './lib/machine.ts';
+import { median } from './lib/stats.ts';
 
 interface CallResult {
   kind: 'stats' | 'count';
@@ -105,12 +106,6 @@ async function child(): Promise<void> {
   }
   await store.close();
   process.stdout.write(`${JSON.stringify(out)}\n`);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 function parent(): void {

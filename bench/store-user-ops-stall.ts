@@ -24,6 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { benchArgs } from './lib/args.ts';
 import { machineInfo } from './lib/machine.ts';
+import { median } from './lib/stats.ts';
 
 type Op = 'deleteDataSource' | 'export';
 interface OpResult {
@@ -105,12 +106,6 @@ async function child(): Promise<void> {
   const out = [await measure('deleteDataSource', `d${'7'.padStart(23, '0')}`), await measure('export', `d${'8'.padStart(23, '0')}`)];
   rmSync(dir, { recursive: true, force: true });
   process.stdout.write(`${JSON.stringify(out)}\n`);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 function parent(): void {
