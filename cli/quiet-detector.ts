@@ -35,10 +35,9 @@ export const DEFAULT_QUIET: QuietDetectorOptions = {
 
 /**
  * The decision: fed one sample per tick, says when to release. Armed by a busy sample (or by rearm(),
- * when a release stopped early), disarmed by a release. `quietFactor` scales the quiet stretch it
- * waits for (the release's back-off, cli/release-backoff.ts; 1: o.quietSamples).
+ * when a release stopped early), disarmed by a release.
  */
-export function createQuietDetector(o: QuietDetectorOptions = DEFAULT_QUIET, quietFactor: () => number = () => 1) {
+export function createQuietDetector(o: QuietDetectorOptions = DEFAULT_QUIET) {
   let armed = false;
   let quiet = 0;
   const decide = (utilization: number, newSpace: number, oldGrowth = 0, rssGrowth = 0): boolean => {
@@ -48,7 +47,7 @@ export function createQuietDetector(o: QuietDetectorOptions = DEFAULT_QUIET, qui
       return false;
     }
     quiet++;
-    if (!armed || quiet < o.quietSamples * quietFactor()) return false;
+    if (!armed || quiet < o.quietSamples) return false;
     if (newSpace <= o.grownBytes && oldGrowth <= o.oldGrownBytes && rssGrowth <= o.rssGrownBytes) return false;
     armed = false;
     return true;

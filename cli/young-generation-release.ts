@@ -10,7 +10,6 @@ import {
   oldGenerationUsedBytes,
 } from './old-space-release.ts';
 import { createQuietDetector, DEFAULT_QUIET } from './quiet-detector.ts';
-import { createReleaseBackoff, MAX_BACKOFF_LEVEL, REBOUND_MS } from './release-backoff.ts';
 
 export { createQuietDetector, DEFAULT_QUIET, type QuietDetectorOptions, RSS_GROWN_BYTES } from './quiet-detector.ts';
 
@@ -30,10 +29,7 @@ export { createQuietDetector, DEFAULT_QUIET, type QuietDetectorOptions, RSS_GROW
  * V8 itself then shrinks the new space and uncommits the from-space. It never starts under load (the
  * loop is not quiet then) and stops when load comes back between its GCs (then it starts again at the
  * next quiet stretch); otherwise once per busy period at most: if this V8 does not shrink, it does not
- * retry until the loop was busy again. The quiet stretch is cli/quiet-detector.ts; it doubles each
- * time load comes back within 5 s of a release (up to 32 s) and halves again after a release that
- * is followed by 5 s of quiet (cli/release-backoff.ts), so bursts seconds apart keep their grown
- * young generation instead of regrowing it through a scavenge storm at each burst's start.
+ * retry until the loop was busy again. The quiet stretch is cli/quiet-detector.ts.
  *
  * Old space and native memory too: the same quiet moment first runs a full GC when the old generation
  * grew since the last one, and a compacting one when that leaves it sparse (cli/old-space-release.ts);
@@ -53,8 +49,6 @@ export { createQuietDetector, DEFAULT_QUIET, type QuietDetectorOptions, RSS_GROW
  * shrinks the new space, at most MAX_GCS (the ten, and spare ones: 11–14 were needed in trials).
  */
 const SPACING_MS = 25;
-/** Event-loop sampling period (ms) of startYoungGenerationRelease. */
-const DEFAULT_SAMPLE_MS = 250;
 const MAX_GCS = 16;
 /** Share of a wait between two of its GCs that other work may take before the release stops. */
 const BUSY_AGAIN = 0.25;
@@ -144,8 +138,6 @@ export interface QuietReleaseOptions {
   gauges?: MemoryGauges;
   /** the young generation's release; default releaseYoungGeneration (minor GCs SPACING_MS apart) */
   releaseYoung?: (gc: NodeGc) => Promise<ReleaseResult>;
-  /** period (ms) of the samples fed to the step; sets how many make REBOUND_MS. Default 250 */
-  sampleMs?: number;
 }
 
 /**
@@ -156,11 +148,7 @@ export function createQuietRelease(o: QuietReleaseOptions): (utilization: number
   const { gc, logger } = o;
   const gauges = o.gauges ?? PROCESS_GAUGES;
   const releaseYoung = o.releaseYoung ?? ((g: NodeGc) => releaseYoungGeneration(g, gauges.newSpace));
-  const backoff = createReleaseBackoff({
-    reboundSamples: Math.max(1, Math.round(REBOUND_MS / (o.sampleMs ?? DEFAULT_SAMPLE_MS))),
-    maxLevel: MAX_BACKOFF_LEVEL,
-  });
-  const decide = createQuietDetector(DEFAULT_QUIET, backoff.quietFactor);
+  const decide = createQuietDetector();
   let releasing = false;
   // the lowest old-generation used bytes seen since the last full GC (start-up's garbage counts as
   // growth once). Lowered at every sample, busy ones too: V8's own major GCs during a flood collect
@@ -176,8 +164,6 @@ export function createQuietRelease(o: QuietReleaseOptions): (utilization: number
     // the other gauges only when they could matter: a busy sample decides nothing
     const quiet = utilization < DEFAULT_QUIET.busyUtilization;
     const grown = quiet ? [gauges.newSpace(), oldUsed - oldAfterFullGc, gauges.rss() - rssAfterRelease] : [0, 0, 0];
-    // the release's own GCs make its samples busy: neither load nor quiet, so not fed to either
-    if (!releasing) backoff.sample(!quiet);
     if (releasing || !decide(utilization, grown[0]!, grown[1], grown[2])) return undefined;
     releasing = true;
     const oldBefore = oldUsed;
@@ -201,8 +187,7 @@ export function createQuietRelease(o: QuietReleaseOptions): (utilization: number
         if (r?.aborted) {
           // load is back: freeing caches and trimming now would cost it; retry after the next quiet stretch
           decide.rearm();
-          backoff.rebound();
-          logger.debug({ backoffLevel: backoff.level(), newSpaceMiB: [r.beforeBytes / 2 ** 20, r.afterBytes / 2 ** 20], gcs: r.gcs, ...full }, 'heap release stopped: busy again');
+          logger.debug({ newSpaceMiB: [r.beforeBytes / 2 ** 20, r.afterBytes / 2 ** 20], gcs: r.gcs, ...full }, 'heap release stopped: busy again');
           return;
         }
         const t = performance.now();
@@ -221,8 +206,7 @@ export function createQuietRelease(o: QuietReleaseOptions): (utilization: number
               ms: Math.round(r.ms * 10) / 10,
             }
           : {};
-        backoff.released();
-        logger.debug({ ...newSpace, ...full, nativeMs: ms(t), backoffLevel: backoff.level() }, 'heap released at quiet time');
+        logger.debug({ ...newSpace, ...full, nativeMs: ms(t) }, 'heap released at quiet time');
       })
       .catch((err) => logger.warn({ err }, 'quiet-time release failed'))
       .finally(() => {
@@ -261,15 +245,14 @@ export function startYoungGenerationRelease(
     return { stop() {} };
   }
   const mallocTrim = 'mallocTrim' in o ? o.mallocTrim : createMallocTrim();
-  const sampleMs = o.sampleMs ?? DEFAULT_SAMPLE_MS;
-  const sample = createQuietRelease({ gc, logger, releaseCaches: o.releaseCaches, mallocTrim, sampleMs });
+  const sample = createQuietRelease({ gc, logger, releaseCaches: o.releaseCaches, mallocTrim });
   let last = performance.eventLoopUtilization();
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
     const { utilization } = performance.eventLoopUtilization(now, last);
     last = now;
     sample(utilization);
-  }, sampleMs);
+  }, o.sampleMs ?? 250);
   timer.unref();
   return { stop: () => clearInterval(timer) };
 }
