@@ -7,7 +7,6 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../logger.ts';
 import type { ReadingStore } from '../ports/reading-store.ts';
-import { describeReadingStoreContract } from './reading-store.contract.ts';
 import { createSqliteReadingStore } from './sqlite-readings-store.ts';
 import { stagedRows } from './testing/staged-rows.ts';
 
@@ -19,72 +18,6 @@ function tempDir(): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'dakkio-readings-'));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
-
-describeReadingStoreContract('sqlite', async () => {
-  const t = tempDir();
-  const store = await createSqliteReadingStore({ path: join(t.dir, 'readings.db'), logger: silentLogger });
-  return {
-    store,
-    async cleanup() {
-      await store.close();
-      t.remove();
-    },
-  };
-});
-
-// Same contract with a tiny merge threshold, so reads and writes cross merges constantly.
-describeReadingStoreContract('sqlite (merge every 3 rows)', async () => {
-  const t = tempDir();
-  const store = await createSqliteReadingStore({
-    path: join(t.dir, 'readings.db'),
-    logger: silentLogger,
-    mergeThresholdRows: 3,
-  });
-  return {
-    store,
-    async cleanup() {
-      await store.close();
-      t.remove();
-    },
-  };
-});
-
-// Tiny threshold and one series per merge slice: reads and writes land between slices,
-// with part of a generation in `readings` and the rest still staged.
-describeReadingStoreContract('sqlite (merge every 3 rows, one series per slice)', async () => {
-  const t = tempDir();
-  const store = await createSqliteReadingStore({
-    path: join(t.dir, 'readings.db'),
-    logger: silentLogger,
-    mergeThresholdRows: 3,
-    mergeSliceRows: 1,
-  });
-  return {
-    store,
-    async cleanup() {
-      await store.close();
-      t.remove();
-    },
-  };
-});
-
-// Huge threshold: reads always cross staging and the indexed table.
-describeReadingStoreContract('sqlite (never merges on its own)', async () => {
-  const t = tempDir();
-  const store = await createSqliteReadingStore({
-    path: join(t.dir, 'readings.db'),
-    logger: silentLogger,
-    mergeThresholdRows: Number.MAX_SAFE_INTEGER,
-    mergeDelayMs: 3_600_000,
-  });
-  return {
-    store,
-    async cleanup() {
-      await store.close();
-      t.remove();
-    },
-  };
-});
 
 describe('sqlite reading store specifics', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
