@@ -48,9 +48,12 @@ describe('releaseYoungGeneration (real V8)', () => {
     burst();
     // no other work between its GCs (the test runner's own would stop it: see the next test)
     const r = await releaseYoungGeneration(gc, newSpaceBytes, 25, () => 0);
-    expect(r.afterBytes).toBeLessThan(grown / 2);
-    expect(r.gcs).toBeLessThanOrEqual(16);
-    expect(newSpaceBytes()).toBeLessThan(grown / 2);
+    // against what the second burst left (it may grow the new space further than the first did:
+    // 32 then 64 MiB under a loaded CI run, released to 32, which is no less than the first's half)
+    expect(r.beforeBytes).toBeGreaterThanOrEqual(grown / 2);
+    expect(r.afterBytes).toBeLessThanOrEqual(r.beforeBytes / 2);
+    expect(r.gcs).toBeLessThanOrEqual(24);
+    expect(newSpaceBytes()).toBeLessThanOrEqual(r.beforeBytes / 2);
   });
 
   it('compacts an old space that survivors left sparse, where a plain full GC leaves its pages committed', () => {
@@ -83,7 +86,7 @@ describe('releaseYoungGeneration (real V8)', () => {
 
   it('stops when other work comes back between its GCs (a burst right after the quiet moment)', async () => {
     const gcs: string[] = [];
-    const never = () => 128 * MiB; // a new space that would not shrink: 16 GCs unless stopped
+    const never = () => 128 * MiB; // a new space that would not shrink: 24 GCs unless stopped
     // other work: a little in the waits after the first two GCs, then 10 ms of a 25 ms wait
     const activeMs = () => (gcs.length < 3 ? 0.5 : 10);
     const r = await releaseYoungGeneration((o) => gcs.push(o?.type ?? 'full'), never, 25, activeMs);
@@ -107,7 +110,7 @@ describe('releaseYoungGeneration (real V8)', () => {
     const quiet: string[] = [];
     const r3 = await releaseYoungGeneration((o) => quiet.push(o?.type ?? 'full'), never, 25);
     expect(r3.aborted).toBeUndefined();
-    expect(quiet).toHaveLength(16);
+    expect(quiet).toHaveLength(24);
   });
 
   it('is off without node gc', () => {
