@@ -4,7 +4,7 @@
  *
  *   npm run bench:mqtt-ingest -- [--duration=10] [--runs=3] [--publishers=10,100]
  *     [--window=20] [--qos=1,0] [--series=100,3000] [--questdb] [--sustained] [--prefill=N]
- *     [--half-rate] [--timestamps=backfill|now]
+ *     [--half-rate] [--timestamps=backfill|now] [--questdb-core=server|generator]
  *
  * --sustained: 60 s (or --duration) at 3,000 series, QoS 1, 100 × 20, bare Aedes and
  *   dakkio sqlite, per-second PUBACKs printed.
@@ -42,6 +42,7 @@ const args = benchArgs({
   qos: { type: 'string', default: '1,0' },
   series: { type: 'string', default: '100,3000' },
   questdb: { type: 'boolean', default: false },
+  'questdb-core': { type: 'string', default: 'server' },
   sustained: { type: 'boolean', default: false },
   prefill: { type: 'string', default: '0' },
   'half-rate': { type: 'boolean', default: false },
@@ -69,6 +70,13 @@ if (prefill) {
 
 const pin = pinGenerator();
 const core = pin?.serverCore;
+// Where QuestDB's JVM runs: on the servers' core with dakkio (the recorded figures), or, as a
+// diagnostic of what dakkio itself does when its database has a core of its own (as a QuestDB on
+// another host would), on the generator's core (the generator's CPU is reported next to it).
+if (!['server', 'generator'].includes(args['questdb-core'] as string))
+  throw new Error('--questdb-core must be server or generator');
+const questdbPlacement = args['questdb-core'] as 'server' | 'generator';
+const questdbCore = questdbPlacement === 'generator' ? pin?.generatorCore : core;
 
 const rows: Row[] = [];
 
@@ -171,7 +179,7 @@ async function measureOnce(t: Target, series: number, publishers: number, qos: 0
 async function dakkioTarget(store: 'sqlite' | 'questdb', cleanup: (() => Promise<void>)[]): Promise<Target> {
   let qdb: BenchQuestDb | undefined;
   if (store === 'questdb') {
-    qdb = await startBenchQuestDb(core);
+    qdb = await startBenchQuestDb(questdbCore);
     cleanup.push(() => qdb!.dispose());
   }
   if (store === 'sqlite' && prefill) {
@@ -197,7 +205,11 @@ async function dakkioTarget(store: 'sqlite' | 'questdb', cleanup: (() => Promise
     ...(qdb ? { questdbUrl: qdb.server.httpUrl, questdbPgUrl: qdb.server.pgUrl } : {}),
   });
   const fixture = await setupDakkio(`http://127.0.0.1:${server.ports.http}`, maxSeries);
-  return { name: `dakkio ${store}`, server, extraPids: qdb?.pid ? [qdb.pid] : [], series: seriesList, fixture };
+  const name =
+    store === 'questdb' && questdbPlacement === 'generator'
+      ? "dakkio questdb (JVM on the generator's core)"
+      : `dakkio ${store}`;
+  return { name, server, extraPids: qdb?.pid ? [qdb.pid] : [], series: seriesList, fixture };
 }
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -248,4 +260,5 @@ reportMqttIngest({
   prefilled: Boolean(prefill),
   maxSeries,
   timestamps: args.timestamps as TimestampMode,
+  questdbPlacement,
 });

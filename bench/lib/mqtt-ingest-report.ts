@@ -33,6 +33,8 @@ export interface ReportOptions {
   maxSeries: number;
   /** how the generator stamped the readings (bench/lib/bench-timestamps.ts) */
   timestamps: TimestampMode;
+  /** which core QuestDB's JVM was pinned to (--questdb-core) */
+  questdbPlacement: 'server' | 'generator';
 }
 
 export function reportMqttIngest(o: ReportOptions): void {
@@ -72,7 +74,9 @@ export function reportMqttIngest(o: ReportOptions): void {
         aedes ? ratio(s.median, rate(aedes).median) : '—',
         mosq ? ratio(s.median, rate(mosq).median) : '—',
         `${median(r.results.map((x) => percentile(x.latencies, 50))).toFixed(1)} / ${median(r.results.map((x) => percentile(x.latencies, 99))).toFixed(1)}`,
-        r.stored ? `${fmt(summarize(r.stored.perSecond), 0)} (${r.stored.verified.every(Boolean) ? 'yes' : 'NO'})` : '—',
+        r.stored
+          ? `${fmt(summarize(r.stored.perSecond), 0)} (${r.stored.verified.every(Boolean) ? 'yes' : 'NO'})`
+          : '—',
         Math.round(perCpu(r)).toLocaleString('en-US'),
         median(r.serverCpu).toFixed(2),
         median(r.genCpu).toFixed(2),
@@ -118,7 +122,9 @@ export function reportMqttIngest(o: ReportOptions): void {
     `QoS 0: messages/s confirmed by a PINGREQ after every burst of ${window} (brokers process a client's packets in order).`,
     'Baselines use the smallest series count only (no subscribers: a broker without storage does not care how many topics there are).',
     'dakkio runs with DAKKIO_MQTT_PUBLISH_RATE_PER_KEY=0 and one API key for all publishers; "stored/s" counts rows through GET /api/buckets/:id/stats before and after each run (verified = stored rows equal the PUBACKs for QoS 1).',
-    "Server CPU includes QuestDB's JVM for the QuestDB rows. Servers pinned to core 0, generator to core 1 (taskset).",
+    o.questdbPlacement === 'generator'
+      ? "Server CPU includes QuestDB's JVM for the QuestDB rows. Servers pinned to core 0, generator to core 1 (taskset); QuestDB's JVM pinned to core 1 with the generator (--questdb-core=generator: a diagnostic of dakkio with a database on a core of its own, not the recorded placement)."
+      : "Server CPU includes QuestDB's JVM for the QuestDB rows. Servers pinned to core 0 (QuestDB's JVM too), generator to core 1 (taskset).",
   ];
   if (sustained) {
     for (const r of rows) {
