@@ -22,7 +22,7 @@ import { attachDakkio, type DakkioFixture, setupDakkio } from './lib/dakkio-setu
 import { runMqttLoad } from './lib/mqtt-load.ts';
 import { type Prefilled, prefilledDataDir } from './lib/prefill.ts';
 import { cpuMeter, pinGenerator } from './lib/proc.ts';
-import { type BenchQuestDb, startBenchQuestDb } from './lib/questdb.ts';
+import { type BenchQuestDb, questdbPlacement, startBenchQuestDb } from './lib/questdb.ts';
 import {
   type ServerProcess,
   mosquittoVersion,
@@ -70,13 +70,7 @@ if (prefill) {
 
 const pin = pinGenerator();
 const core = pin?.serverCore;
-// Where QuestDB's JVM runs: on the servers' core with dakkio (the recorded figures), or, as a
-// diagnostic of what dakkio itself does when its database has a core of its own (as a QuestDB on
-// another host would), on the generator's core (the generator's CPU is reported next to it).
-if (!['server', 'generator'].includes(args['questdb-core'] as string))
-  throw new Error('--questdb-core must be server or generator');
-const questdbPlacement = args['questdb-core'] as 'server' | 'generator';
-const questdbCore = questdbPlacement === 'generator' ? pin?.generatorCore : core;
+const { placement: questdbPlace, core: questdbCore } = questdbPlacement(args['questdb-core'], pin);
 
 const rows: Row[] = [];
 
@@ -206,7 +200,7 @@ async function dakkioTarget(store: 'sqlite' | 'questdb', cleanup: (() => Promise
   });
   const fixture = await setupDakkio(`http://127.0.0.1:${server.ports.http}`, maxSeries);
   const name =
-    store === 'questdb' && questdbPlacement === 'generator'
+    store === 'questdb' && questdbPlace === 'generator'
       ? "dakkio questdb (JVM on the generator's core)"
       : `dakkio ${store}`;
   return { name, server, extraPids: qdb?.pid ? [qdb.pid] : [], series: seriesList, fixture };
@@ -260,5 +254,5 @@ reportMqttIngest({
   prefilled: Boolean(prefill),
   maxSeries,
   timestamps: args.timestamps as TimestampMode,
-  questdbPlacement,
+  questdbPlacement: questdbPlace,
 });

@@ -10,12 +10,12 @@
  * is not read as query latency. The server CPU each query cost (dakkio, and the JVM) is
  * reported beside its latency: on a shared machine it moves far less than wall time.
  *
- *   npm run bench:query -- [--readings=10000000] [--iterations=20] [--questdb]
+ *   npm run bench:query -- [--readings=10000000] [--iterations=20] [--questdb] [--questdb-core=server|generator]
  */
 import { benchArgs } from './lib/args.ts';
 import { type DakkioFixture, setupDakkio } from './lib/dakkio-setup.ts';
 import { cpuMeter, cpuSecondsOf, pinGenerator } from './lib/proc.ts';
-import { type BenchQuestDb, startBenchQuestDb } from './lib/questdb.ts';
+import { type BenchQuestDb, questdbPlacement, startBenchQuestDb } from './lib/questdb.ts';
 import { recordResults } from './lib/results.ts';
 import { startDakkio, stopAll } from './lib/servers.ts';
 import { percentile, ratio } from './lib/stats.ts';
@@ -24,13 +24,16 @@ const args = benchArgs({
   readings: { type: 'string', default: '10000000' },
   iterations: { type: 'string', default: '20' },
   questdb: { type: 'boolean', default: false },
+  'questdb-core': { type: 'string', default: 'server' },
 });
 const SOURCES = 100;
 const METRICS = 30;
 const DAY = 86_400_000;
 const total = Number(args.readings);
 const iterations = Number(args.iterations);
-const core = pinGenerator()?.serverCore;
+const pin = pinGenerator();
+const core = pin?.serverCore;
+const { placement: questdbPlace, core: questdbCore } = questdbPlacement(args['questdb-core'], pin);
 const perSeries = Math.ceil(total / (SOURCES * METRICS));
 // the newest reading is an hour old and every query ends now, so each range is full
 const END = Math.floor((Date.now() - 3_600_000) / 60_000) * 60_000;
@@ -73,15 +76,18 @@ const pick = (n: number) => Math.floor(Math.random() * n);
 const queries: { name: string; path: (f: DakkioFixture) => string }[] = [
   {
     name: 'raw, 1 hour, one series',
-    path: (f) => `/api/data?bucketId=${f.bucketId}&dataSourceId=${f.sourceIds[pick(SOURCES)]}&metrics=m${pick(METRICS)}&from=${iso(END - 3_600_000)}&to=${iso(END)}`,
+    path: (f) =>
+      `/api/data?bucketId=${f.bucketId}&dataSourceId=${f.sourceIds[pick(SOURCES)]}&metrics=m${pick(METRICS)}&from=${iso(END - 3_600_000)}&to=${iso(END)}`,
   },
   {
     name: 'avg 1m, 1 hour, one series',
-    path: (f) => `/api/data?bucketId=${f.bucketId}&dataSourceId=${f.sourceIds[pick(SOURCES)]}&metrics=m${pick(METRICS)}&from=${iso(END - 3_600_000)}&to=${iso(END)}&aggregate=avg&interval=1m`,
+    path: (f) =>
+      `/api/data?bucketId=${f.bucketId}&dataSourceId=${f.sourceIds[pick(SOURCES)]}&metrics=m${pick(METRICS)}&from=${iso(END - 3_600_000)}&to=${iso(END)}&aggregate=avg&interval=1m`,
   },
   {
     name: 'avg 1h, 30 days, one series',
-    path: (f) => `/api/data?bucketId=${f.bucketId}&dataSourceId=${f.sourceIds[pick(SOURCES)]}&metrics=m${pick(METRICS)}&from=${iso(START)}&to=${iso(END + 3_600_000)}&aggregate=avg&interval=1h`,
+    path: (f) =>
+      `/api/data?bucketId=${f.bucketId}&dataSourceId=${f.sourceIds[pick(SOURCES)]}&metrics=m${pick(METRICS)}&from=${iso(START)}&to=${iso(END + 3_600_000)}&aggregate=avg&interval=1h`,
   },
   { name: 'latest, 100-source bucket', path: (f) => `/api/data/latest?bucketId=${f.bucketId}` },
 ];
@@ -114,12 +120,17 @@ const results: StoreResult[] = [];
 
 async function runStore(store: 'sqlite' | 'questdb') {
   let qdb: BenchQuestDb | undefined;
-  if (store === 'questdb') qdb = await startBenchQuestDb(core);
+  if (store === 'questdb') qdb = await startBenchQuestDb(questdbCore);
   try {
-    const server = await startDakkio(core, { store, ...(qdb ? { questdbUrl: qdb.server.httpUrl, questdbPgUrl: qdb.server.pgUrl } : {}) });
+    const server = await startDakkio(core, {
+      store,
+      ...(qdb ? { questdbUrl: qdb.server.httpUrl, questdbPgUrl: qdb.server.pgUrl } : {}),
+    });
     try {
       const f = await setupDakkio(`http://127.0.0.1:${server.ports.http}`, SOURCES);
-      process.stderr.write(`${store}: loading ${perSeries * SOURCES * METRICS} readings (${perSeries} per series, every ${Math.round(step / 1000)} s)\n`);
+      process.stderr.write(
+        `${store}: loading ${perSeries * SOURCES * METRICS} readings (${perSeries} per series, every ${Math.round(step / 1000)} s)\n`,
+      );
       const loaded = await load(f);
       // a store may make writes visible a little after acknowledging them (QuestDB's WAL)
       let stored = await f.countReadings();
@@ -130,7 +141,16 @@ async function runStore(store: 'sqlite' | 'questdb') {
       process.stderr.write(`${store}: loaded in ${loaded.seconds.toFixed(0)} s, ${stored} stored\n`);
       const settleSeconds = await settle([server.pid, ...(qdb?.pid ? [qdb.pid] : [])]);
       process.stderr.write(`${store}: settled after ${settleSeconds.toFixed(0)} s\n`);
-      const res: StoreResult = { store, load: loaded, stored, latencies: {}, points: {}, cpuMs: {}, settleSeconds, serverCpu: 0 };
+      const res: StoreResult = {
+        store,
+        load: loaded,
+        stored,
+        latencies: {},
+        points: {},
+        cpuMs: {},
+        settleSeconds,
+        serverCpu: 0,
+      };
       const procs = [{ name: 'server', pid: server.pid }, ...(qdb?.pid ? [{ name: 'qdb', pid: qdb.pid }] : [])];
       const meter = cpuMeter(procs);
       for (const q of queries) {
@@ -144,7 +164,9 @@ async function runStore(store: 'sqlite' | 'questdb') {
           if (r.status !== 200) throw new Error(`${q.name}: ${r.status} ${JSON.stringify(body).slice(0, 200)}`);
           // the first two are warm-up (query plans, page cache)
           if (i >= 2) lat.push(ms);
-          res.points[q.name] = Array.isArray(body) ? body.length : (body.series ?? []).reduce((a, s) => a + s.points.length, 0);
+          res.points[q.name] = Array.isArray(body)
+            ? body.length
+            : (body.series ?? []).reduce((a, s) => a + s.points.length, 0);
         }
         res.latencies[q.name] = lat;
         const used = qMeter.stop();
@@ -216,6 +238,8 @@ recordResults({
   ],
   notes: [
     'Targets (issue 7): SQLite 30-day aggregate p50 < 1 s; QuestDB ≥ 5× faster than SQLite on it.',
-    'Server pinned to core 0 (QuestDB\'s JVM too), client to core 1 (taskset).',
+    questdbPlace === 'generator'
+      ? "Server pinned to core 0, client to core 1 (taskset); QuestDB's JVM pinned to core 1 with the client (--questdb-core=generator: a database on a core of its own, not the recorded placement)."
+      : "Server pinned to core 0 (QuestDB's JVM too), client to core 1 (taskset).",
   ],
 });
