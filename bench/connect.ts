@@ -100,7 +100,8 @@ async function measureOnce(t: Target, r: number) {
   t.failures += s.failures;
   process.stderr.write(
     `${t.name} run ${r + 1}/${runs}: ${Math.round(ok / s.elapsed)} connects/s, ${ok}/${N} ok, ` +
-      `server CPU ${cpuMs.toFixed(3)} ms/connect (${cpu.server!.cores.toFixed(2)} cores), gen ${cpu.gen!.cores.toFixed(2)} cores\n`,
+      `server CPU ${cpuMs.toFixed(3)} ms/connect (${cpu.server!.cores.toFixed(2)} cores), gen ${cpu.gen!.cores.toFixed(2)} cores, ` +
+      `CONNACK p50/p99 ${percentile(s.latencies, 50).toFixed(1)}/${percentile(s.latencies, 99).toFixed(1)} ms\n`,
   );
   await Promise.all(s.sockets.map(disconnectRaw));
   // let the broker finish tearing the sessions down before the next storm
