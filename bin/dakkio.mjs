@@ -25,8 +25,22 @@
 // (6-8 MiB per 20 s cycle at rest; bench/RESULTS.md, "QoS 0 storm, cycle to cycle"). Fixed at
 // glibc's initial 128 KiB, a free at the top of an arena hands it back at once. glibc reads it only
 // at process start, so it is set here and in `npm start` (cli/node-flags.test.ts keeps them equal).
+//
+// tsx's loader runs its hooks in a worker thread that node starts at register(): an isolate of its
+// own, which took the 64 MiB semi-spaces too (V8 flags are process-wide) and held 47 MiB, 22 MiB of
+// it new space, when the QoS 0 storm bench reads dakkio's start RSS (12-13 MiB once V8 shrank it
+// later; bench/RESULTS.md, task R3). It only compiles modules: its isolate is made with 2 MiB
+// semi-spaces, the flag put back once register() has returned (node waits for the thread there).
+// The stores' worker threads do the same (core/store/small-heap-worker.ts).
+import { setFlagsFromString } from 'node:v8';
 import { register } from 'tsx/esm/api';
 
-register();
+const semiSpace = /--max[-_]semi[-_]space[-_]size[= ](\d+)/.exec(process.execArgv.join(' '))?.[1] ?? '0';
+setFlagsFromString('--max-semi-space-size=2');
+try {
+  register();
+} finally {
+  setFlagsFromString(`--max-semi-space-size=${semiSpace}`);
+}
 const { main } = await import('../cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));

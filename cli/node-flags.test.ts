@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { YOUNG_GENERATION_FLAG, youngGenerationSized } from './node-flags.ts';
@@ -27,6 +29,35 @@ describe('node flags of the dakkio executable', () => {
     const out = spawnSync(BIN, ['--help'], { encoding: 'utf8', timeout: 30_000 });
     expect(out.status).toBe(0);
     expect(out.stdout).toContain('dakkio start');
+  });
+
+  it("starts tsx's loader thread with a small young generation, not the shebang's 64 MiB semi-spaces", () => {
+    // preloaded in every thread: in the loader's, a burst of short-lived objects, then its new space's size
+    const dir = mkdtempSync(join(tmpdir(), 'dakkio-loader-probe-'));
+    try {
+      const probe = join(dir, 'probe.cjs');
+      writeFileSync(
+        probe,
+        `const { isMainThread } = require('node:worker_threads');
+if (!isMainThread) {
+  let keep = [];
+  for (let i = 0; i < 2e6; i++) { keep.push({ a: i, b: 'x' + i, c: [i] }); if (keep.length > 20000) keep = keep.slice(10000); }
+  const s = require('node:v8').getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');
+  require('node:fs').writeSync(2, 'loader new space MiB ' + s.physical_space_size / 2 ** 20 + '\\n');
+}
+`,
+      );
+      const out = spawnSync(process.execPath, [...flags, '--require', probe, BIN, '--help'], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(out.status).toBe(0);
+      const mib = /loader new space MiB ([\d.]+)/.exec(out.stderr)?.[1];
+      expect(mib).toBeDefined();
+      expect(Number(mib)).toBeLessThanOrEqual(8);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('tells a sized young generation from node defaults', () => {

@@ -27,7 +27,8 @@
  */
 import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { spawnSmallHeapWorker } from './small-heap-worker.ts';
 import type Database from 'better-sqlite3';
 import type { Logger } from '../logger.ts';
 
@@ -94,7 +95,7 @@ export function startCheckpointer(db: Database.Database, o: CheckpointerOptions)
   const slowWriterMs = o.slowWriterCheckpointMs ?? 100;
 
   function spawn(): Worker {
-    const w = new Worker(workerSource, { eval: true, workerData: { path: o.path, driverPath } });
+    const w = spawnSmallHeapWorker(workerSource, { path: o.path, driverPath });
     w.unref();
     w.on('message', (m: { log?: number; checkpointed?: number; ms?: number; error?: string }) => {
       inFlight = false;

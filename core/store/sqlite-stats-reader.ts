@@ -31,7 +31,8 @@
  * inherited by a worker).
  */
 import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { spawnSmallHeapWorker } from './small-heap-worker.ts';
 import type { BucketStats } from '../readings.ts';
 
 const driverPath = createRequire(import.meta.url).resolve('better-sqlite3');
@@ -157,7 +158,7 @@ export function createSqliteStatsReader(path: string): SqliteStatsReader {
   }
 
   function spawn(): Worker {
-    const w = new Worker(workerSource, { eval: true, workerData: { path, driverPath } });
+    const w = spawnSmallHeapWorker(workerSource, { path, driverPath });
     w.on('message', (m: { id: number; result?: unknown; error?: string }) => {
       const p = running;
       if (!p || p.id !== m.id) return;
