@@ -28,11 +28,8 @@ export { createQuietDetector, DEFAULT_QUIET, type QuietDetectorOptions, RSS_GROW
  * all), so that V8's window holds quiet intervals instead of the burst (see releaseYoungGeneration);
  * V8 itself then shrinks the new space and uncommits the from-space. It never starts under load (the
  * loop is not quiet then) and stops when load comes back between its GCs (then it starts again at the
- * next quiet stretch). When its GCs run out without V8 shrinking the new space, it starts again at
- * the next quiet stretch too, up to MAX_RETRIES times per busy period: it used to wait for the next
- * busy period, so one that gave up left 25–124 MiB of new space committed for as long as the process
- * stayed quiet — at every start-up, and after 1–2 of 12 floods (bench/RESULTS.md, task R). The
- * quiet stretch is cli/quiet-detector.ts.
+ * next quiet stretch); otherwise once per busy period at most: if this V8 does not shrink, it does not
+ * retry until the loop was busy again. The quiet stretch is cli/quiet-detector.ts.
  *
  * Old space and native memory too: the same quiet moment first runs a full GC when the old generation
  * grew since the last one, and a compacting one when that leaves it sparse (cli/old-space-release.ts);
@@ -58,12 +55,6 @@ const SPACING_MS = 25;
 const MAX_GCS = 24;
 /** Share of a wait between two of its GCs that other work may take before the release stops. */
 const BUSY_AGAIN = 0.25;
-/**
- * Further quiet stretches that retry a young-generation release that ran out of GCs without a
- * shrink, before it waits for the next busy period: a V8 that will not shrink must not get 24
- * GCs every ~1.5 s for as long as the process is idle.
- */
-export const MAX_RETRIES = 3;
 
 export interface ReleaseResult {
   beforeBytes: number;
@@ -169,18 +160,12 @@ export function createQuietRelease(o: QuietReleaseOptions): (utilization: number
   let oldAfterFullGc = gauges.oldGenerationUsed();
   // RSS right after the last release (start-up's growth counts once)
   let rssAfterRelease = gauges.rss();
-  // quiet stretches used since the last busy period to retry a release V8 did not shrink after
-  let retries = 0;
-  // the first sample after a release can read busy from the release's own GCs: not a busy period
-  let justReleased = false;
   const ms = (t: number) => Math.round((performance.now() - t) * 10) / 10;
   return (utilization) => {
     const oldUsed = gauges.oldGenerationUsed();
     oldAfterFullGc = Math.min(oldAfterFullGc, oldUsed);
     // the other gauges only when they could matter: a busy sample decides nothing
     const quiet = utilization < DEFAULT_QUIET.busyUtilization;
-    if (!quiet && !releasing && !justReleased) retries = 0;
-    justReleased = false;
     const grown = quiet ? [gauges.newSpace(), oldUsed - oldAfterFullGc, gauges.rss() - rssAfterRelease] : [0, 0, 0];
     if (releasing || !decide(utilization, grown[0]!, grown[1], grown[2])) return undefined;
     releasing = true;
@@ -205,17 +190,8 @@ export function createQuietRelease(o: QuietReleaseOptions): (utilization: number
         if (r?.aborted) {
           // load is back: freeing caches and trimming now would cost it; retry after the next quiet stretch
           decide.rearm();
-          logger.debug(
-            { newSpaceMiB: [r.beforeBytes / 2 ** 20, r.afterBytes / 2 ** 20], gcs: r.gcs, ...full },
-            'heap release stopped: busy again',
-          );
+          logger.debug({ newSpaceMiB: [r.beforeBytes / 2 ** 20, r.afterBytes / 2 ** 20], gcs: r.gcs, ...full }, 'heap release stopped: busy again');
           return;
-        }
-        // ran out of GCs without a shrink: again at the next quiet stretch, not after the next busy period
-        const retry = r !== undefined && r.afterBytes > r.beforeBytes / 2 && retries < MAX_RETRIES;
-        if (retry) {
-          retries++;
-          decide.rearm();
         }
         const t = performance.now();
         try {
@@ -231,7 +207,6 @@ export function createQuietRelease(o: QuietReleaseOptions): (utilization: number
               newSpaceMiB: [r.beforeBytes / 2 ** 20, r.afterBytes / 2 ** 20],
               gcs: r.gcs,
               ms: Math.round(r.ms * 10) / 10,
-              ...(retry ? { retry: retries } : {}),
             }
           : {};
         logger.debug({ ...newSpace, ...full, nativeMs: ms(t) }, 'heap released at quiet time');
@@ -239,7 +214,6 @@ export function createQuietRelease(o: QuietReleaseOptions): (utilization: number
       .catch((err) => logger.warn({ err }, 'quiet-time release failed'))
       .finally(() => {
         releasing = false;
-        justReleased = true;
       });
   };
 }
