@@ -4,8 +4,9 @@
  *
  * Why: dakkio runs with --max-semi-space-size=64 (bin/dakkio.mjs) for the main thread's QoS 1 hot
  * path. V8 flags are process-wide, so every worker isolate got the same 64 MiB semi-spaces, and no
- * quiet-time release reaches a worker's heap: after a QoS 0 flood one worker was seen holding
- * 58 MiB at rest, 43 MiB for the workers together (bench/RESULTS.md, task R). These workers run a
+ * quiet-time release reaches a worker's heap: after a QoS 0 flood one worker thread was seen holding
+ * 58 MiB at rest (bench/RESULTS.md, task R; in task R3's runs the store workers were 5 MiB at rest and
+ * the big one was tsx's loader thread, which bin/dakkio.mjs sizes the same way). These workers run a
  * query or a checkpoint at a time and need no big young generation.
  *
  * How: a Worker's `resourceLimits.maxYoungGenerationSizeMb` alone does not do it: V8 lets the
