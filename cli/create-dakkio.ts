@@ -34,7 +34,6 @@ import { createShutdownStack } from './shutdown-stack.ts';
 import { startBroker } from './start-broker.ts';
 import { wireAlerts } from './wire-alerts.ts';
 import { wireMosquittoCompat } from './wire-mosquitto-compat.ts';
-import { startYoungGenerationRegrowth } from './young-generation-regrowth.ts';
 import { startYoungGenerationRelease } from './young-generation-release.ts';
 
 export interface DakkioOverrides {
@@ -249,9 +248,6 @@ export async function createDakkio(
       releaseCaches: () => readingStore.releaseMemory?.(),
     });
     closers.push({ name: 'young-generation-release', close: () => youngGeneration.stop() });
-    // after a release, lets the next burst regrow the new space in one step (see the file's comment)
-    const regrowth = startYoungGenerationRegrowth(rootLogger.child({ component: 'young-generation' }));
-    closers.push({ name: 'young-generation-regrowth', close: () => regrowth.stop() });
     ready = true;
 
     const ports = {
