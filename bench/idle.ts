@@ -6,19 +6,29 @@
  *   npm run bench:idle -- [--clients=5000] [--runs=3] [--keys=500]
  */
 import type { Socket } from 'node:net';
+import { DEFAULT_RELEASE_QUIET_MS } from '../cli/quiet-detector.ts';
 import { benchArgs } from './lib/args.ts';
 import { createKeys, setupDakkio } from './lib/dakkio-setup.ts';
 import { connectRaw, disconnectRaw } from './lib/mqtt-load.ts';
 import { pinGenerator, rssBytesOf } from './lib/proc.ts';
 import { recordResults } from './lib/results.ts';
-import { type ServerProcess, mosquittoVersion, startBareAedes, startDakkio, startMosquitto, stopAll } from './lib/servers.ts';
+import {
+  type ServerProcess,
+  mosquittoVersion,
+  startBareAedes,
+  startDakkio,
+  startMosquitto,
+  stopAll,
+} from './lib/servers.ts';
 import { fmt, median, ratio, summarize } from './lib/stats.ts';
 
 const args = benchArgs({
   clients: { type: 'string', default: '5000' },
   runs: { type: 'string', default: '3' },
   keys: { type: 'string', default: '500' },
-  settle: { type: 'string', default: '3' },
+  // past dakkio's quiet-time release (DEFAULT_RELEASE_QUIET_MS of a quiet event loop, then ~1.5 s):
+  // both readings are of a broker at rest; the same wait for every target
+  settle: { type: 'string', default: String(DEFAULT_RELEASE_QUIET_MS / 1000 + 4) },
 });
 const N = Number(args.clients);
 const runs = Number(args.runs);
@@ -104,7 +114,13 @@ recordResults({
   method: `${N} idle clients (keepalive 0, clean session, no subscriptions), RSS (/proc/<pid>/status VmRSS) read ${settleMs / 1000} s after the last CONNACK minus RSS before connecting; ${runs} runs per target, each on a freshly started server after a warm-up of 200 connects, alternating between targets; dakkio clients share ${args.keys} API keys round robin.`,
   tables: [
     {
-      columns: ['target', 'KiB per idle connection median (min–max)', '× bare Aedes', '× Mosquitto', 'RSS before (MiB)'],
+      columns: [
+        'target',
+        'KiB per idle connection median (min–max)',
+        '× bare Aedes',
+        '× Mosquitto',
+        'RSS before (MiB)',
+      ],
       rows: targets.map((x) => [
         x.name,
         fmt(summarize(x.perConnKb), 2),
@@ -115,7 +131,7 @@ recordResults({
     },
   ],
   notes: [
-    'Node brokers\' RSS includes garbage not yet collected; the runs alternate and the median is reported for that reason.',
+    "Node brokers' RSS includes garbage not yet collected; the runs alternate and the median is reported for that reason.",
     'Servers pinned to core 0, generator to core 1 (taskset).',
   ],
 });

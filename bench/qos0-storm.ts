@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
+import { DEFAULT_RELEASE_QUIET_MS } from '../cli/quiet-detector.ts';
 import { benchArgs } from './lib/args.ts';
 import { type DakkioFixture, setupDakkio } from './lib/dakkio-setup.ts';
 import { connectRaw, encode, makeTemplate } from './lib/mqtt-load.ts';
@@ -65,8 +66,12 @@ function alive(pid: number): boolean {
  * ~2x, and never let dakkio see the quiet time its heap release waits for
  * (bench/RESULTS.md, "QoS 0 storm: the minutes-long drain and RSS at rest").
  */
-/** How long after the first quiet second RSS is read (the quiet-time release takes ~1.5 s). */
-const SETTLE_MS = 3000;
+/**
+ * How long after the first quiet second RSS is read: past dakkio's quiet-time release, which starts
+ * once its event loop has been quiet for DEFAULT_RELEASE_QUIET_MS (20 s; ~1 s before round 6, when
+ * this was 3 s) and takes ~1.5 s. The same wait for every target.
+ */
+const SETTLE_MS = DEFAULT_RELEASE_QUIET_MS + 4000;
 
 async function waitForRest(server: ServerProcess) {
   const t0 = performance.now();
@@ -84,11 +89,13 @@ async function waitForRest(server: ServerProcess) {
     if (!alive(server.pid)) return { rss: Number.NaN, seconds: Number.NaN };
     if (process.env.QOS0_DEBUG) {
       const s = ((performance.now() - t0) / 1000 + 5).toFixed(0);
-      process.stderr.write(`drain ${s} s: ${cores.toFixed(2)} cores, R/D ${waiting}/10, RSS ${(rssBytesOf(server.pid) / MiB).toFixed(0)} MiB\n`);
+      process.stderr.write(
+        `drain ${s} s: ${cores.toFixed(2)} cores, R/D ${waiting}/10, RSS ${(rssBytesOf(server.pid) / MiB).toFixed(0)} MiB\n`,
+      );
     }
     if ((cores < 0.02 && waiting === 0) || performance.now() - t0 > maxDrainMs) {
       const seconds = (performance.now() - t0) / 1000 + 5;
-      // dakkio releases its heap after ~1 s of quiet (cli/young-generation-release.ts): reading
+      // dakkio releases its heap after a quiet stretch (cli/young-generation-release.ts): reading
       // RSS at the first quiet second raced that release (task H's traces: 463-593 MiB read
       // a moment before RSS fell to ~300), so the reading waits SETTLE_MS more.
       await sleep(SETTLE_MS);
@@ -114,19 +121,27 @@ async function cycle(server: ServerProcess, prefix: string, f: DakkioFixture | u
   if (slowSubscriber) {
     const sub = await connectRaw(server.ports.mqtt!, `slow-sub-${c}`, creds);
     sub.write(
-      mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `${prefix}/+/data`, qos: 0 }] } as mqttPacket.ISubscribePacket),
+      mqttPacket.generate({
+        cmd: 'subscribe',
+        messageId: 1,
+        subscriptions: [{ topic: `${prefix}/+/data`, qos: 0 }],
+      } as mqttPacket.ISubscribePacket),
     );
     await sleep(200);
     // the slow consumer: never reads again, so whatever is sent to it piles up somewhere
     sub.pause();
     subs.push(sub);
   }
-  const pubs: Socket[] = await Promise.all(Array.from({ length: P }, (_, p) => connectRaw(server.ports.mqtt!, `storm-${c}-${p}`, creds)));
+  const pubs: Socket[] = await Promise.all(
+    Array.from({ length: P }, (_, p) => connectRaw(server.ports.mqtt!, `storm-${c}-${p}`, creds)),
+  );
   let running = true;
   let sent = 0;
   const packetBytes: number[] = [];
   pubs.forEach((socket, p) => {
-    const templates = Array.from({ length: Math.max(1, Math.ceil(SERIES / P)) }, (_, k) => makeTemplate(topic((p + k * P) % SERIES), 0, 'temperature'));
+    const templates = Array.from({ length: Math.max(1, Math.ceil(SERIES / P)) }, (_, k) =>
+      makeTemplate(topic((p + k * P) % SERIES), 0, 'temperature'),
+    );
     packetBytes[p] = templates[0]!.buf.length;
     let k = 0;
     const pump = () => {
@@ -184,7 +199,18 @@ async function cycle(server: ServerProcess, prefix: string, f: DakkioFixture | u
   const crashed = !alive(server.pid);
   const after5s = crashed ? Number.NaN : rssBytesOf(server.pid);
   const rest = crashed ? { rss: Number.NaN, seconds: Number.NaN } : await waitForRest(server);
-  return { storedByFloodEnd, after5s, rest, capHit, floodSeconds: elapsed, survivedFlood, sentPerSec: sent / elapsed, peak, serverCores: cpu?.server?.cores ?? Number.NaN, genCores: cpu?.gen?.cores ?? Number.NaN };
+  return {
+    storedByFloodEnd,
+    after5s,
+    rest,
+    capHit,
+    floodSeconds: elapsed,
+    survivedFlood,
+    sentPerSec: sent / elapsed,
+    peak,
+    serverCores: cpu?.server?.cores ?? Number.NaN,
+    genCores: cpu?.gen?.cores ?? Number.NaN,
+  };
 }
 
 interface Row {
@@ -209,7 +235,19 @@ const rows: Row[] = [];
 
 async function runTarget(name: string, start: () => Promise<ServerProcess>, isDakkio: boolean) {
   const server = await start();
-  const row: Row = { target: name, startMb: 0, peaksMb: [], afterMb: [], restMb: [], restSeconds: [], sent: [], serverCores: [], genCores: [], crashed: 'no', capHits: [] };
+  const row: Row = {
+    target: name,
+    startMb: 0,
+    peaksMb: [],
+    afterMb: [],
+    restMb: [],
+    restSeconds: [],
+    sent: [],
+    serverCores: [],
+    genCores: [],
+    crashed: 'no',
+    capHits: [],
+  };
   if (isDakkio) {
     row.stored = [];
     row.storedInFlood = [];
@@ -224,7 +262,13 @@ async function runTarget(name: string, start: () => Promise<ServerProcess>, isDa
       const before = f ? await f.countReadings() : 0;
       const r = await cycle(server, prefix, f, c);
       if (!alive(server.pid)) {
-        row.crashed = `yes, in cycle ${c + 1} ${r.survivedFlood ? 'after the mass disconnect' : 'during the flood'}: ${server.output().split('\n').filter((l) => /Error|error/.test(l)).slice(-2).join(' / ').slice(0, 300)}`;
+        row.crashed = `yes, in cycle ${c + 1} ${r.survivedFlood ? 'after the mass disconnect' : 'during the flood'}: ${server
+          .output()
+          .split('\n')
+          .filter((l) => /Error|error/.test(l))
+          .slice(-2)
+          .join(' / ')
+          .slice(0, 300)}`;
         process.stderr.write(`${name}: CRASHED in cycle ${c + 1}\n${server.output().slice(-3000)}\n`);
         return;
       }
@@ -297,9 +341,9 @@ recordResults({
     },
   ],
   notes: [
-    '"Written" counts what the generator\'s sockets handed to the kernel (QoS 0 has no acknowledgement; what was still queued in a socket\'s own write buffer at the disconnect, ~135 PUBLISHes per publisher, is discarded by the socket\'s destroy() and not counted, ±1 per publisher); for dakkio the stored rows say what was processed: by the end of the drain, and by the end of the flood (one count right after the disconnect), both over the flood\'s seconds. What the broker has not stored by the flood\'s end waits in TCP buffers (the publishers\' send buffers and its own receive buffers, which Linux autotunes up to net.ipv4.tcp_rmem\'s maximum) and is stored during the drain.',
+    "\"Written\" counts what the generator's sockets handed to the kernel (QoS 0 has no acknowledgement; what was still queued in a socket's own write buffer at the disconnect, ~135 PUBLISHes per publisher, is discarded by the socket's destroy() and not counted, ±1 per publisher); for dakkio the stored rows say what was processed: by the end of the drain, and by the end of the flood (one count right after the disconnect), both over the flood's seconds. What the broker has not stored by the flood's end waits in TCP buffers (the publishers' send buffers and its own receive buffers, which Linux autotunes up to net.ipv4.tcp_rmem's maximum) and is stored during the drain.",
     `RSS cap: a flood is cut short when the broker's RSS passes ${args['rss-cap-mb']} MiB (a backlog that is not bounded), to spare the shared machine.`,
     'Server pinned to core 0, generator to core 1 (taskset).',
-    `"5 s after": RSS 5 s after the mass disconnect. TCP still delivers what the publishers' send buffers and the broker's receive buffers held when they closed (a graceful FIN follows the data), so the broker may still be processing it: that reading is RSS under load. "At rest": RSS once the broker used under 0.02 cores over a whole second with its main thread never seen runnable or in disk I/O (no request is sent to the broker while it drains), waiting at most ${maxDrainMs / 1000} s more after the 5 s reading, then read ${SETTLE_MS / 1000} s later (after dakkio's quiet-time heap release, which waits ~1 s of quiet); "drain" is how long it took to reach that first quiet second, counted from the disconnect.`,
+    `"5 s after": RSS 5 s after the mass disconnect. TCP still delivers what the publishers' send buffers and the broker's receive buffers held when they closed (a graceful FIN follows the data), so the broker may still be processing it: that reading is RSS under load. "At rest": RSS once the broker used under 0.02 cores over a whole second with its main thread never seen runnable or in disk I/O (no request is sent to the broker while it drains), waiting at most ${maxDrainMs / 1000} s more after the 5 s reading, then read ${SETTLE_MS / 1000} s later (after dakkio's quiet-time heap release, which waits ${DEFAULT_RELEASE_QUIET_MS / 1000} s of quiet); "drain" is how long it took to reach that first quiet second, counted from the disconnect.`,
   ],
 });

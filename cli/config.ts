@@ -143,6 +143,12 @@ export const settings = {
     default: '5000',
     help: 'MQTT publishes per second allowed per API key (0 = unlimited)',
   }),
+  memoryReleaseQuietMs: setting({
+    env: 'DAKKIO_MEMORY_RELEASE_QUIET_MS',
+    schema: z.coerce.number().int().min(0),
+    default: '20000',
+    help: 'ms the broker must stay quiet, after load, before it hands grown heap and malloc memory back to the OS',
+  }),
   mqttConnectRatePerIp: setting({
     env: 'DAKKIO_MQTT_CONNECT_RATE_PER_IP',
     schema: z.coerce.number().int().min(0),

@@ -1,7 +1,8 @@
 /** When the quiet-time release runs (cli/quiet-detector.ts), sample by sample: no timers, no V8. */
 import { describe, expect, it } from 'vitest';
 import { OLD_GROWN_BYTES } from './old-space-release.ts';
-import { createQuietDetector, RSS_GROWN_BYTES } from './quiet-detector.ts';
+import { loadConfig } from './config.ts';
+import { createQuietDetector, DEFAULT_RELEASE_QUIET_MS, quietSamplesFor, RSS_GROWN_BYTES } from './quiet-detector.ts';
 
 const MiB = 2 ** 20;
 
@@ -14,7 +15,7 @@ describe('quiet detector', () => {
     for (let i = 0; i < 100; i++) expect(decide(i % 3 === 0 ? 0.5 : 0.01, grown)).toBe(false); // load with gaps
   });
 
-  it('releases once after ~1 s of quiet that follows a busy period, then waits for the next busy period', () => {
+  it('releases once after its count of quiet samples that follows a busy period, then waits for the next busy period', () => {
     const decide = createQuietDetector();
     expect(decide(0.8, grown)).toBe(false);
     expect([1, 2, 3].map(() => decide(0.01, grown))).toEqual([false, false, false]);
@@ -48,5 +49,15 @@ describe('quiet detector, native side', () => {
     expect(decide(0.01, 8 * MiB, 0, RSS_GROWN_BYTES + 1)).toBe(true);
     decide(0.9, 0);
     for (let i = 0; i < 10; i++) expect(decide(0, 8 * MiB, 0, RSS_GROWN_BYTES - 1)).toBe(false);
+  });
+
+  it("the product's quiet stretch is 20 s of samples, not ~1 s: the next burst pays for a release (DAKKIO_MEMORY_RELEASE_QUIET_MS)", () => {
+    expect(DEFAULT_RELEASE_QUIET_MS).toBe(20_000);
+    expect(loadConfig({}).memoryReleaseQuietMs).toBe(DEFAULT_RELEASE_QUIET_MS);
+    expect(loadConfig({ DAKKIO_MEMORY_RELEASE_QUIET_MS: '1000' }).memoryReleaseQuietMs).toBe(1000);
+    expect(() => loadConfig({ DAKKIO_MEMORY_RELEASE_QUIET_MS: '-1' })).toThrow(/DAKKIO_MEMORY_RELEASE_QUIET_MS/);
+    expect(quietSamplesFor(DEFAULT_RELEASE_QUIET_MS, 250)).toBe(80);
+    expect(quietSamplesFor(1000, 250)).toBe(4);
+    expect(quietSamplesFor(0, 250)).toBe(1);
   });
 });

@@ -9,9 +9,15 @@ import {
   oldSpaceFreeBytes,
   oldGenerationUsedBytes,
 } from './old-space-release.ts';
-import { createQuietDetector, DEFAULT_QUIET } from './quiet-detector.ts';
+import { createQuietDetector, DEFAULT_QUIET, DEFAULT_RELEASE_QUIET_MS, quietSamplesFor } from './quiet-detector.ts';
 
-export { createQuietDetector, DEFAULT_QUIET, type QuietDetectorOptions, RSS_GROWN_BYTES } from './quiet-detector.ts';
+export {
+  createQuietDetector,
+  DEFAULT_QUIET,
+  DEFAULT_RELEASE_QUIET_MS,
+  type QuietDetectorOptions,
+  RSS_GROWN_BYTES,
+} from './quiet-detector.ts';
 
 /**
  * Quiet-time release of the young generation.
@@ -23,7 +29,8 @@ export { createQuietDetector, DEFAULT_QUIET, type QuietDetectorOptions, RSS_GROW
  * idle broker runs no GC, so the burst's samples stay in that window and the grown semi-spaces stay
  * committed (bench:idle: 1.25x bare Aedes per idle connection, bench/RESULTS.md).
  *
- * What: when the event loop has been quiet for ~1 s after being busy, and the new space is grown,
+ * What: when the event loop has been quiet for a while after being busy (20 s by default,
+ * DAKKIO_MEMORY_RELEASE_QUIET_MS; why not sooner: cli/quiet-detector.ts), and the new space is grown,
  * run about a dozen minor GCs 25 ms apart (scavenges of a near-empty new space: a few ms of CPU in
  * all), so that V8's window holds quiet intervals instead of the burst (see releaseYoungGeneration);
  * V8 itself then shrinks the new space and uncommits the from-space. It never starts under load (the
@@ -141,6 +148,8 @@ export interface QuietReleaseOptions {
   gauges?: MemoryGauges;
   /** the young generation's release; default releaseYoungGeneration (minor GCs SPACING_MS apart) */
   releaseYoung?: (gc: NodeGc) => Promise<ReleaseResult>;
+  /** consecutive quiet samples before a release; default DEFAULT_QUIET's */
+  quietSamples?: number;
 }
 
 /**
@@ -151,7 +160,7 @@ export function createQuietRelease(o: QuietReleaseOptions): (utilization: number
   const { gc, logger } = o;
   const gauges = o.gauges ?? PROCESS_GAUGES;
   const releaseYoung = o.releaseYoung ?? ((g: NodeGc) => releaseYoungGeneration(g, gauges.newSpace));
-  const decide = createQuietDetector();
+  const decide = createQuietDetector({ ...DEFAULT_QUIET, quietSamples: o.quietSamples ?? DEFAULT_QUIET.quietSamples });
   let releasing = false;
   // the lowest old-generation used bytes seen since the last full GC (start-up's garbage counts as
   // growth once). Lowered at every sample, busy ones too: V8's own major GCs during a flood collect
@@ -190,7 +199,10 @@ export function createQuietRelease(o: QuietReleaseOptions): (utilization: number
         if (r?.aborted) {
           // load is back: freeing caches and trimming now would cost it; retry after the next quiet stretch
           decide.rearm();
-          logger.debug({ newSpaceMiB: [r.beforeBytes / 2 ** 20, r.afterBytes / 2 ** 20], gcs: r.gcs, ...full }, 'heap release stopped: busy again');
+          logger.debug(
+            { newSpaceMiB: [r.beforeBytes / 2 ** 20, r.afterBytes / 2 ** 20], gcs: r.gcs, ...full },
+            'heap release stopped: busy again',
+          );
           return;
         }
         const t = performance.now();
@@ -227,6 +239,8 @@ export interface YoungGenerationReleaseOptions {
   gc?: NodeGc | undefined;
   /** event-loop sampling period (ms) */
   sampleMs?: number;
+  /** how long the loop must stay quiet after being busy before a release (ms); default DEFAULT_RELEASE_QUIET_MS */
+  quietMs?: number;
   /** frees caches that refill on demand (the readings store's page cache), before the trim */
   releaseCaches?: () => void;
   /** default: glibc's malloc_trim where it can be reached (cli/malloc-trim.ts) */
@@ -248,14 +262,16 @@ export function startYoungGenerationRelease(
     return { stop() {} };
   }
   const mallocTrim = 'mallocTrim' in o ? o.mallocTrim : createMallocTrim();
-  const sample = createQuietRelease({ gc, logger, releaseCaches: o.releaseCaches, mallocTrim });
+  const sampleMs = o.sampleMs ?? 250;
+  const quietSamples = quietSamplesFor(o.quietMs ?? DEFAULT_RELEASE_QUIET_MS, sampleMs);
+  const sample = createQuietRelease({ gc, logger, releaseCaches: o.releaseCaches, mallocTrim, quietSamples });
   let last = performance.eventLoopUtilization();
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
     const { utilization } = performance.eventLoopUtilization(now, last);
     last = now;
     sample(utilization);
-  }, o.sampleMs ?? 250);
+  }, sampleMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
 }
