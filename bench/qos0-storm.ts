@@ -256,7 +256,9 @@ async function runTarget(name: string, start: () => Promise<ServerProcess>, isDa
   try {
     const f = isDakkio ? await setupDakkio(`http://127.0.0.1:${server.ports.http}`, SERIES) : undefined;
     const prefix = f ? `dakkio/${f.bucketId}` : 'dakkio/bench';
-    await sleep(2000);
+    // the start is read at rest too, past the quiet-time release that the set-up's requests arm
+    // (with the release after ~1 s of quiet this was 2 s; 20 s since round 6)
+    await sleep(SETTLE_MS);
     row.startMb = rssBytesOf(server.pid) / MiB;
     for (let c = 0; c < cycles; c++) {
       const before = f ? await f.countReadings() : 0;
@@ -344,6 +346,6 @@ recordResults({
     "\"Written\" counts what the generator's sockets handed to the kernel (QoS 0 has no acknowledgement; what was still queued in a socket's own write buffer at the disconnect, ~135 PUBLISHes per publisher, is discarded by the socket's destroy() and not counted, ±1 per publisher); for dakkio the stored rows say what was processed: by the end of the drain, and by the end of the flood (one count right after the disconnect), both over the flood's seconds. What the broker has not stored by the flood's end waits in TCP buffers (the publishers' send buffers and its own receive buffers, which Linux autotunes up to net.ipv4.tcp_rmem's maximum) and is stored during the drain.",
     `RSS cap: a flood is cut short when the broker's RSS passes ${args['rss-cap-mb']} MiB (a backlog that is not bounded), to spare the shared machine.`,
     'Server pinned to core 0, generator to core 1 (taskset).',
-    `"5 s after": RSS 5 s after the mass disconnect. TCP still delivers what the publishers' send buffers and the broker's receive buffers held when they closed (a graceful FIN follows the data), so the broker may still be processing it: that reading is RSS under load. "At rest": RSS once the broker used under 0.02 cores over a whole second with its main thread never seen runnable or in disk I/O (no request is sent to the broker while it drains), waiting at most ${maxDrainMs / 1000} s more after the 5 s reading, then read ${SETTLE_MS / 1000} s later (after dakkio's quiet-time heap release, which waits ${DEFAULT_RELEASE_QUIET_MS / 1000} s of quiet); "drain" is how long it took to reach that first quiet second, counted from the disconnect.`,
+    `"5 s after": RSS 5 s after the mass disconnect. TCP still delivers what the publishers' send buffers and the broker's receive buffers held when they closed (a graceful FIN follows the data), so the broker may still be processing it: that reading is RSS under load. "At rest": RSS once the broker used under 0.02 cores over a whole second with its main thread never seen runnable or in disk I/O (no request is sent to the broker while it drains), waiting at most ${maxDrainMs / 1000} s more after the 5 s reading, then read ${SETTLE_MS / 1000} s later (after dakkio's quiet-time heap release, which waits ${DEFAULT_RELEASE_QUIET_MS / 1000} s of quiet); "drain" is how long it took to reach that first quiet second, counted from the disconnect. "Start" is read ${SETTLE_MS / 1000} s after the set-up's last request, past the same release.`,
   ],
 });
