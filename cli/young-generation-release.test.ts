@@ -192,36 +192,6 @@ describe('quiet-time release step', () => {
     expect(calls).toEqual(['full', 'full', 'caches', 'trim']);
   });
 
-  it('waits for the quiet samples it is given: a few seconds of quiet between two bursts release nothing', async () => {
-    const calls: string[] = [];
-    const sample = createQuietRelease({
-      gc: (o) => calls.push(o?.type ?? 'full'),
-      logger: silentLogger,
-      gauges: {
-        newSpace: () => 128 * MiB,
-        oldGenerationUsed: () => 30 * MiB,
-        oldSpaceFree: () => 0,
-        rss: () => 100 * MiB,
-      },
-      releaseYoung: async () => {
-        calls.push('young');
-        return { beforeBytes: 128 * MiB, afterBytes: 0, gcs: 1, ms: 0 };
-      },
-      mallocTrim: () => calls.push('trim'),
-      quietSamples: 80,
-    });
-    // bursts 5 s apart (20 samples of 250 ms): never quiet for long enough
-    for (let wave = 0; wave < 5; wave++) {
-      expect(sample(busy)).toBeUndefined();
-      for (let i = 0; i < 20; i++) expect(sample(quiet)).toBeUndefined();
-    }
-    expect(calls).toEqual([]);
-    // then idle: the 80th quiet sample releases
-    for (let i = 0; i < 59; i++) expect(sample(quiet)).toBeUndefined();
-    await sample(quiet);
-    expect(calls).toEqual(['young', 'trim']);
-  });
-
   it('releases a grown new space with its GCs before the caches and the trim', async () => {
     const memory = { newSpace: 128 * MiB, oldGenerationUsed: 30 * MiB, oldSpaceFree: 0, rss: 100 * MiB };
     const { calls, busyThenQuiet } = harness(memory);
