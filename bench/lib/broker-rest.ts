@@ -1,0 +1,79 @@
+/**
+ * When a broker is at rest after bench:qos0-storm's mass disconnect, and its RSS then.
+ */
+import { readFileSync } from 'node:fs';
+import { DEFAULT_RELEASE_QUIET_MS } from '../../cli/quiet-detector.ts';
+import { cpuMeter, rssBytesOf } from './proc.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const MiB = 2 ** 20;
+
+/**
+ * How long after the first quiet second RSS is read: past dakkio's quiet-time release, which starts
+ * once its event loop has been quiet for DEFAULT_RELEASE_QUIET_MS (20 s; ~1 s before round 6, when
+ * this was 3 s) and takes ~1.5 s. The same wait for every target.
+ */
+export const SETTLE_MS = DEFAULT_RELEASE_QUIET_MS + 4000;
+
+export function alive(pid: number): boolean {
+  try {
+    rssBytesOf(pid);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Waits until the broker has finished what TCP still held when the clients went away:
+ * under 0.02 cores of CPU over a whole second, waiting at most --max-drain seconds.
+ * Returns the RSS SETTLE_MS after that and the drain's length counted from the disconnect (the 5 s
+ * already waited included).
+ *
+ * No probe of the server while it drains: the stored-row count (bucket stats) scans
+ * every row of the bucket, ~0.6 s per call on a 5 M-row bucket; polled once a second
+ * (on dakkio's event loop then, in its stats worker on the same pinned core since) it
+ * kept the broker busy for minutes after the backlog was stored, slowed the drain itself
+ * ~2x, and never let dakkio see the quiet time its heap release waits for
+ * (bench/RESULTS.md, "QoS 0 storm: the minutes-long drain and RSS at rest").
+ */
+export async function waitForRest(pid: number, maxDrainMs: number): Promise<{ rss: number; seconds: number }> {
+  const t0 = performance.now();
+  for (;;) {
+    const meter = cpuMeter([{ name: 'server', pid: pid }]);
+    // Low CPU alone can also mean a broker starved of its core or blocked on the disk (seen on a
+    // loaded machine: 0.01 cores for a second with half the backlog still to store), so the main
+    // thread must also never be seen runnable (R) or in uninterruptible I/O (D) during the second.
+    let waiting = 0;
+    for (let i = 0; i < 10; i++) {
+      await sleep(100);
+      if (/^R|^D/.test(mainThreadState(pid))) waiting++;
+    }
+    const cores = meter.stop().server!.cores;
+    if (!alive(pid)) return { rss: Number.NaN, seconds: Number.NaN };
+    if (process.env.QOS0_DEBUG) {
+      const s = ((performance.now() - t0) / 1000 + 5).toFixed(0);
+      process.stderr.write(
+        `drain ${s} s: ${cores.toFixed(2)} cores, R/D ${waiting}/10, RSS ${(rssBytesOf(pid) / MiB).toFixed(0)} MiB\n`,
+      );
+    }
+    if ((cores < 0.02 && waiting === 0) || performance.now() - t0 > maxDrainMs) {
+      const seconds = (performance.now() - t0) / 1000 + 5;
+      // dakkio releases its heap after a quiet stretch (cli/young-generation-release.ts): reading
+      // RSS at the first quiet second raced that release (task H's traces: 463-593 MiB read
+      // a moment before RSS fell to ~300), so the reading waits SETTLE_MS more.
+      await sleep(SETTLE_MS);
+      return { rss: alive(pid) ? rssBytesOf(pid) : Number.NaN, seconds };
+    }
+  }
+}
+
+/** State letter of a process's main thread (/proc/<pid>/stat, the field after the command). */
+function mainThreadState(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return '';
+  }
+}
