@@ -12,10 +12,12 @@ import type {
   RawQuery,
   ReadingValue,
   Series,
+  SeriesPointTuple,
   SeriesSelector,
 } from '../readings.ts';
 import { DELETED_KIND, SERIES_COLUMN, assertTableName, decodeValue, seriesKey } from './questdb-schema.ts';
-import { type ReadTarget, indexedSeries, selection } from './questdb-selection.ts';
+import { type ReadTarget, selection } from './questdb-selection.ts';
+import { cmp, groupSeries } from './questdb-series-rows.ts';
 import { isoParam, type QuestDbSql } from './questdb-sql.ts';
 
 export type { ReadTarget } from './questdb-selection.ts';
@@ -27,28 +29,10 @@ type Row = Record<string, unknown>;
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
 
-function groupSeries(rows: { source: string; metric: string; ts: number; value: ReadingValue }[], limit: number): Series[] {
-  const bySeries = new Map<string, Series>();
-  for (const r of rows) {
-    const key = `${r.source}\u0000${r.metric}`;
-    let s = bySeries.get(key);
-    if (!s) {
-      s = { dataSourceId: r.source, metric: r.metric, points: [] };
-      bySeries.set(key, s);
-    }
-    s.points.push([r.ts, r.value]);
-  }
-  const out = [...bySeries.values()].sort((a, b) =>
-    a.dataSourceId === b.dataSourceId ? cmp(a.metric, b.metric) : cmp(a.dataSourceId, b.dataSourceId),
-  );
-  for (const s of out) {
-    s.points.sort((a, b) => a[0] - b[0]);
-    if (s.points.length > limit) s.points.length = limit;
-  }
-  return out;
-}
-
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const rawPoint = (r: Row): SeriesPointTuple => [
+  num(r.ts),
+  decodeValue(String(r.kind), numOrNull(r.num), (r.str as string | null) ?? null),
+];
 
 export async function queryRaw(sql: QuestDbSql, target: ReadTarget, q: RawQuery): Promise<Series[]> {
   const t = assertTableName(target.table);
@@ -56,24 +40,15 @@ export async function queryRaw(sql: QuestDbSql, target: ReadTarget, q: RawQuery)
   const sel = selection(q, target.keyed, params);
   if (sel === null || q.to <= q.from || q.limitPerSeries <= 0) return [];
   params.push(Math.floor(q.limitPerSeries));
-  const single = indexedSeries(q, target.keyed)?.size === 1;
   // one indexed series comes out of its index scan in ts order: a plain LIMIT does what
-  // the row_number() window does for several
-  const text = single
-    ? `SELECT ${sel.seriesCols}, ts, kind, num, str FROM ${t} WHERE ${sel.where} ORDER BY ts LIMIT $${params.length}`
+  // the row_number() window does for several, and its rows need no series column
+  const text = sel.only
+    ? `SELECT ts, kind, num, str FROM ${t} WHERE ${sel.where} ORDER BY ts LIMIT $${params.length}`
     : `SELECT ${sel.seriesCols}, ts, kind, num, str FROM (
        SELECT ${sel.seriesCols}, ts, kind, num, str, row_number() OVER (PARTITION BY ${sel.seriesCols} ORDER BY ts) rn
        FROM ${t} WHERE ${sel.where}
      ) WHERE rn <= $${params.length}`;
-  const rows = await sql.query(text, params);
-  return groupSeries(
-    rows.map((r) => ({
-      ...sel.seriesOf(r),
-      ts: num(r.ts),
-      value: decodeValue(String(r.kind), numOrNull(r.num), (r.str as string | null) ?? null),
-    })),
-    q.limitPerSeries,
-  );
+  return groupSeries(await sql.query(text, params), sel, rawPoint, q.limitPerSeries);
 }
 
 /** Select-list per function: numeric ones see numbers and booleans; count and first/last see every value. */
@@ -116,26 +91,28 @@ export async function queryAggregate(sql: QuestDbSql, target: ReadTarget, q: Agg
   if (sel === null || q.to <= q.from || q.limitPerSeries <= 0) return [];
   const agg = aggregateSql[q.fn];
   const filter = agg.numericOnly ? `${sel.where} AND kind IN ('n', 'b')` : sel.where;
+  // one named series needs no series key in its groups: a plain SAMPLE BY (or GROUP BY bucket)
+  const keyCols = sel.only ? '' : `${sel.seriesCols}, `;
   let text: string;
+  let tsOf: (r: Row) => number;
   if (DAY_MS % q.intervalMs === 0) {
-    text = `SELECT ts, ${sel.seriesCols}, ${agg.select} FROM ${t} WHERE ${filter} SAMPLE BY ${sampleStride(q.intervalMs)} ALIGN TO CALENDAR`;
+    text = `SELECT ts, ${keyCols}${agg.select} FROM ${t} WHERE ${filter} SAMPLE BY ${sampleStride(q.intervalMs)} ALIGN TO CALENDAR`;
+    tsOf = (r) => num(r.ts);
   } else {
     params.push(q.intervalMs * 1000);
     const k = `$${params.length}`;
-    text = `SELECT ${sel.seriesCols}, (cast(ts AS long) / ${k}) * ${k} bstart, ${agg.select} FROM ${t} WHERE ${filter}`;
+    text = `SELECT ${keyCols}(cast(ts AS long) / ${k}) * ${k} bstart, ${agg.select} FROM ${t} WHERE ${filter}`;
+    tsOf = (r) => Math.floor(num(r.bstart) / 1000);
   }
-  const rows = await sql.query(text, params);
-  return groupSeries(
-    rows
-      .filter((r) => (r.k === undefined ? r.v !== null && r.v !== undefined : r.k !== null))
-      .map((r) => ({
-        ...sel.seriesOf(r),
-        ts: r.bstart === undefined ? num(r.ts) : Math.floor(num(r.bstart) / 1000),
-        value:
-          r.k === undefined ? num(r.v) : decodeValue(String(r.k), numOrNull(r.v), (r.sv as string | null) ?? null),
-      })),
-    q.limitPerSeries,
-  );
+  // first/last carry the value's kind; a bucket without a value (null) is left out
+  const pointOf =
+    q.fn === 'first' || q.fn === 'last'
+      ? (r: Row): SeriesPointTuple | undefined =>
+          r.k === null || r.k === undefined
+            ? undefined
+            : [tsOf(r), decodeValue(String(r.k), numOrNull(r.v), (r.sv as string | null) ?? null)]
+      : (r: Row): SeriesPointTuple | undefined => (r.v === null || r.v === undefined ? undefined : [tsOf(r), num(r.v)]);
+  return groupSeries(await sql.query(text, params), sel, pointOf, q.limitPerSeries);
 }
 
 /**
@@ -186,7 +163,12 @@ export async function* streamRaw(
   }
 }
 
-export async function latest(sql: QuestDbSql, target: ReadTarget, bucketId: string, dataSourceId?: string): Promise<LatestValue[]> {
+export async function latest(
+  sql: QuestDbSql,
+  target: ReadTarget,
+  bucketId: string,
+  dataSourceId?: string,
+): Promise<LatestValue[]> {
   const t = assertTableName(target.table);
   const params: unknown[] = [bucketId];
   let where = `bucket = $1 AND kind != '${DELETED_KIND}'`;
@@ -208,16 +190,28 @@ export async function latest(sql: QuestDbSql, target: ReadTarget, bucketId: stri
       ts: num(r.ts),
       value: decodeValue(String(r.kind), numOrNull(r.num), (r.str as string | null) ?? null),
     }))
-    .sort((a, b) => (a.dataSourceId === b.dataSourceId ? cmp(a.metric, b.metric) : cmp(a.dataSourceId, b.dataSourceId)));
+    .sort((a, b) =>
+      a.dataSourceId === b.dataSourceId ? cmp(a.metric, b.metric) : cmp(a.dataSourceId, b.dataSourceId),
+    );
 }
 
 export async function stats(sql: QuestDbSql, table: string, bucketId: string): Promise<BucketStats> {
   const t = assertTableName(table);
   const where = `bucket = $1 AND kind != '${DELETED_KIND}'`;
-  const perSource = await sql.query(`SELECT source, count() n, min(ts) first, max(ts) last FROM ${t} WHERE ${where}`, [bucketId]);
-  const perDay = await sql.query(`SELECT timestamp_floor('d', ts) day, count() n FROM ${t} WHERE ${where} ORDER BY day`, [bucketId]);
+  const perSource = await sql.query(`SELECT source, count() n, min(ts) first, max(ts) last FROM ${t} WHERE ${where}`, [
+    bucketId,
+  ]);
+  const perDay = await sql.query(
+    `SELECT timestamp_floor('d', ts) day, count() n FROM ${t} WHERE ${where} ORDER BY day`,
+    [bucketId],
+  );
   const perDataSource = perSource
-    .map((r) => ({ dataSourceId: String(r.source), readings: num(r.n), firstAt: numOrNull(r.first), lastAt: numOrNull(r.last) }))
+    .map((r) => ({
+      dataSourceId: String(r.source),
+      readings: num(r.n),
+      firstAt: numOrNull(r.first),
+      lastAt: numOrNull(r.last),
+    }))
     .sort((a, b) => cmp(a.dataSourceId, b.dataSourceId));
   const firsts = perDataSource.flatMap((s) => (s.firstAt === null ? [] : [s.firstAt]));
   const lasts = perDataSource.flatMap((s) => (s.lastAt === null ? [] : [s.lastAt]));

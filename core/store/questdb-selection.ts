@@ -35,12 +35,16 @@ export interface ReadTarget {
 }
 
 /** Named series of a selector, by key; null when the selector can't use the index. */
-export function indexedSeries(sel: SeriesSelector, keyed: boolean): Map<string, { source: string; metric: string }> | null {
+export function indexedSeries(
+  sel: SeriesSelector,
+  keyed: boolean,
+): Map<string, { source: string; metric: string }> | null {
   const ids = sel.dataSourceIds;
   const metrics = sel.metrics;
   if (!keyed || !ids?.length || !metrics?.length || ids.length * metrics.length > MAX_INDEXED_SERIES) return null;
   const keys = new Map<string, { source: string; metric: string }>();
-  for (const source of ids) for (const metric of metrics) keys.set(seriesKey(sel.bucketId, source, metric), { source, metric });
+  for (const source of ids)
+    for (const metric of metrics) keys.set(seriesKey(sel.bucketId, source, metric), { source, metric });
   return keys;
 }
 
@@ -60,22 +64,36 @@ function indexedWhere(sel: SeriesSelector, keys: ReadonlyMap<string, unknown>, p
 }
 
 /** The selection's WHERE clause and the columns that name a row's series in its result. */
-export function selection(
-  sel: SeriesSelector,
-  keyed: boolean,
-  params: unknown[],
-): { where: string; seriesCols: string; seriesOf: (r: Row) => { source: string; metric: string } } | null {
+export interface Selection {
+  where: string;
+  seriesCols: string;
+  seriesOf: (r: Row) => { source: string; metric: string };
+  /** one string per series of a result row (cheaper than seriesOf, for grouping) */
+  keyOf: (r: Row) => string;
+  /** the series, when the selection names exactly one through the index: its rows need no series columns */
+  only: { source: string; metric: string } | undefined;
+}
+
+export function selection(sel: SeriesSelector, keyed: boolean, params: unknown[]): Selection | null {
   const keys = indexedSeries(sel, keyed);
   if (keys) {
     return {
       where: indexedWhere(sel, keys, params),
       seriesCols: SERIES_COLUMN,
       seriesOf: (r) => keys.get(String(r[SERIES_COLUMN])) ?? { source: '', metric: '' },
+      keyOf: (r) => String(r[SERIES_COLUMN]),
+      only: keys.size === 1 ? [...keys.values()][0] : undefined,
     };
   }
   const where = selectorWhere(sel, params);
   if (where === null) return null;
-  return { where, seriesCols: 'source, metric', seriesOf: (r) => ({ source: String(r.source), metric: String(r.metric) }) };
+  return {
+    where,
+    seriesCols: 'source, metric',
+    seriesOf: (r) => ({ source: String(r.source), metric: String(r.metric) }),
+    keyOf: (r) => `${r.source}\u0000${r.metric}`,
+    only: undefined,
+  };
 }
 
 /** Builds the WHERE clause of a selector; returns null when it can match nothing (empty id/metric lists). */
@@ -96,4 +114,3 @@ export function selectorWhere(sel: SeriesSelector, params: unknown[]): string | 
   if (sel.metrics) parts.push(oneOf('metric', sel.metrics));
   return parts.join(' AND ');
 }
-

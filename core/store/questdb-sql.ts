@@ -6,7 +6,9 @@
  */
 import pg from 'pg';
 import { DakkioError, isDakkioError } from '../errors.ts';
+import { isoTime } from '../iso-time.ts';
 import type { Logger } from '../logger.ts';
+import { parseQuestDbTimestamp } from './questdb-timestamp.ts';
 
 export interface QuestDbSql {
   query<R extends Record<string, unknown> = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
@@ -15,17 +17,27 @@ export interface QuestDbSql {
 
 /** QuestDB sends TIMESTAMP as OID 1114 (without time zone) in UTC; pg would read it as local time. */
 const TIMESTAMP_OID = 1114;
-const parseUtcTimestamp = (s: string): number => Date.parse(`${s.replace(' ', 'T')}Z`);
 
-export const isoParam = (ms: number): string => new Date(ms).toISOString();
+export const isoParam = (ms: number): string => isoTime(ms);
 
-const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
+const networkCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+]);
 
 export function toStoreError(e: unknown, what: string): DakkioError {
   if (isDakkioError(e)) return e;
   const err = e as { code?: string; severity?: string; message?: string };
   // Errors carrying a severity were sent by QuestDB: it is up and refused the statement.
-  if (err?.severity === undefined && (networkCodes.has(err?.code ?? '') || /connect|terminat|timeout|closed/i.test(err?.message ?? ''))) {
+  if (
+    err?.severity === undefined &&
+    (networkCodes.has(err?.code ?? '') || /connect|terminat|timeout|closed/i.test(err?.message ?? ''))
+  ) {
     return new DakkioError('store_unavailable', `QuestDB is unreachable (${what})`, { retryAfterSeconds: 5, cause: e });
   }
   return new DakkioError('internal', `QuestDB ${what} failed: ${err?.message ?? String(e)}`, { cause: e });
@@ -39,7 +51,9 @@ export function createQuestDbSql(pgUrl: string, logger: Logger): QuestDbSql {
     connectionTimeoutMillis: 5_000,
     types: {
       getTypeParser: ((oid: number, format?: string) =>
-        oid === TIMESTAMP_OID ? parseUtcTimestamp : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+        oid === TIMESTAMP_OID
+          ? parseQuestDbTimestamp
+          : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
   // An idle client whose server went away emits 'error' on the pool; unhandled it would crash the process.
