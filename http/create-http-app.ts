@@ -5,8 +5,8 @@
  * declarations that validate requests.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
+import { apiCors } from './middleware/api-cors.ts';
 import type { HttpDeps } from './deps.ts';
 import { createErrorHandler, errorBody } from './error-mapping.ts';
 import type { HttpEnv } from './http-env.ts';
@@ -38,7 +38,7 @@ export function createHttpApp(deps: HttpDeps, extraRoutes: RouteGroup[] = []): O
   });
   app.use(
     '/api/*',
-    cors({
+    apiCors({
       origin: deps.corsOrigins,
       credentials: false, // API.md: CORS never allows credentials
       allowHeaders: ['Content-Type', 'Authorization', 'X-API-Key'],

@@ -4,20 +4,23 @@
  * by convention, so one walk converts a whole response and no route can forget one.
  * User-defined `metadata` objects are passed through untouched.
  */
+import { isoTime } from '../core/iso-time.ts';
+
 const isTimeKey = (key: string) => key === 'at' || key.endsWith('At');
 
 export function toApiJson(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(toApiJson);
   if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    // keys, not entries: GET /api/data/latest walks 3,000 {value, at} objects for 100 sources
+    const obj = value as Record<string, unknown>;
+    for (const k of Object.keys(obj)) {
+      const v = obj[k];
       if (k === 'metadata')
         out[k] = v; // user-defined: never rewritten
-      else out[k] = isTimeKey(k) && typeof v === 'number' ? new Date(v).toISOString() : toApiJson(v);
+      else out[k] = typeof v === 'number' ? (isTimeKey(k) ? isoTime(v) : v) : toApiJson(v);
     }
     return out;
   }
   return value;
 }
-
-export const isoTime = (ms: number) => new Date(ms).toISOString();
