@@ -66,4 +66,27 @@ describe('apiCors', () => {
     expect(r.headers.get('vary')).toBe('Accept-Encoding, Origin');
     expect(r.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
   });
+
+  // the cost this middleware exists for: hono's cors hands on a rebuilt response (a stream around the body)
+  it('hands on the response the handler made, not a rebuilt one', async () => {
+    for (const [mw, same] of [
+      [apiCors(options), true],
+      [cors(options), false],
+    ] as const) {
+      let made: Response | undefined;
+      let sent: Response | undefined;
+      const a = new Hono();
+      a.use('*', async (c, next) => {
+        await next();
+        sent = c.res;
+      });
+      a.use('*', mw);
+      a.get('/api/x', (c) => {
+        made = c.json({ ok: true });
+        return made;
+      });
+      await a.request('/api/x');
+      expect(sent === made).toBe(same);
+    }
+  });
 });
