@@ -22,6 +22,8 @@ function app(mw: ReturnType<typeof apiCors>) {
   a.get('/api/json', (c) => c.json({ ok: true }));
   a.get('/api/body', (c) => c.body('{"series":[]}', undefined, { 'Content-Type': 'application/json' }));
   a.get('/api/raw', () => new Response('raw', { status: 202, headers: { 'x-raw': '1' } }));
+  // headers of a redirect are immutable: the middleware must not throw on them
+  a.get('/api/moved', () => Response.redirect('http://localhost/api/json', 308));
   a.get('/api/fail', () => {
     throw new Error('boom');
   });
@@ -40,7 +42,7 @@ describe('apiCors', () => {
     const hono = app(cors(options));
     const origins = [undefined, 'https://app.example.com', 'https://evil.example', ''];
     const requests: [string, string, Record<string, string>][] = [];
-    for (const path of ['/api/json', '/api/body', '/api/raw', '/api/fail', '/api/missing']) {
+    for (const path of ['/api/json', '/api/body', '/api/raw', '/api/moved', '/api/fail', '/api/missing']) {
       for (const origin of origins) requests.push(['GET', path, origin === undefined ? {} : { origin }]);
     }
     for (const origin of origins) {

@@ -19,6 +19,11 @@ export function apiCors(options: CorsOptions): MiddlewareHandler {
     const origin = c.req.header('origin') || '';
     if (allowed.includes(origin) && origin) c.res.headers.set('Access-Control-Allow-Origin', origin);
     await next();
-    c.res.headers.append('Vary', 'Origin');
+    try {
+      c.res.headers.append('Vary', 'Origin');
+    } catch {
+      // immutable headers (Response.redirect, a fetched Response): hono's way, which rebuilds it
+      c.header('Vary', 'Origin', { append: true });
+    }
   };
 }
