@@ -8,19 +8,19 @@
  *
  *   npm run bench:qos0-storm -- [--duration=60] [--cycles=5] [--publishers=100] [--targets=aedes,dakkio]
  *     [--max-drain=300]   longest wait for the broker to come to rest after a cycle, seconds
+ *     [--release-timeout=180]  dakkio: longest wait for its quiet-time release line once at rest, seconds
  *   QOS0_DEBUG=1 prints the drain second by second.
  */
 import type { Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
-import { DEFAULT_RELEASE_QUIET_MS } from '../cli/quiet-detector.ts';
 import { benchArgs } from './lib/args.ts';
-import { alive, SETTLE_MS, waitForRest } from './lib/broker-rest.ts';
+import { alive, type Rest, SETTLE_MS, waitForRest } from './lib/broker-rest.ts';
 import { type DakkioFixture, setupDakkio } from './lib/dakkio-setup.ts';
 import { connectRaw, encode, makeTemplate } from './lib/mqtt-load.ts';
 import { cpuMeter, pinGenerator, rssBytesOf } from './lib/proc.ts';
-import { recordResults } from './lib/results.ts';
+import { type ReleaseWatch, watchReleases } from './lib/release-watch.ts';
+import { recordQos0Storm, type Row } from './lib/qos0-report.ts';
 import { type ServerProcess, startBareAedes, startDakkio, stopAll } from './lib/servers.ts';
-import { fmt, summarize } from './lib/stats.ts';
 
 const args = benchArgs({
   duration: { type: 'string', default: '60' },
@@ -31,6 +31,7 @@ const args = benchArgs({
   subscriber: { type: 'string', default: 'slow' },
   'rss-cap-mb': { type: 'string', default: '3072' },
   'max-drain': { type: 'string', default: '300' },
+  'release-timeout': { type: 'string', default: '180' },
 });
 // the machine is shared: a broker that buffers without limit is stopped here, not by the OOM killer
 const rssCap = Number(args['rss-cap-mb']) * 2 ** 20;
@@ -43,8 +44,15 @@ const core = pinGenerator()?.serverCore;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MiB = 2 ** 20;
 const maxDrainMs = Number(args['max-drain']) * 1000;
+const releaseTimeoutMs = Number(args['release-timeout']) * 1000;
 
-async function cycle(server: ServerProcess, prefix: string, f: DakkioFixture | undefined, c: number) {
+async function cycle(
+  server: ServerProcess,
+  prefix: string,
+  f: DakkioFixture | undefined,
+  c: number,
+  watch?: ReleaseWatch,
+) {
   const creds = f ? { username: 'storm', password: f.apiKey } : {};
   const topic = (s: number) => `${prefix}/${f ? f.sourceIds[s % f.sourceIds.length] : `s${s}`}/data`;
   const subs: Socket[] = [];
@@ -118,6 +126,7 @@ async function cycle(server: ServerProcess, prefix: string, f: DakkioFixture | u
   pubs.forEach((s, p) => {
     sent -= Math.round(s.writableLength / packetBytes[p]!);
   });
+  const seenAtDisconnect = watch?.count() ?? 0;
   // every client at once, abruptly: the moment Aedes was seen to crash
   for (const s of [...pubs, ...subs]) s.destroy();
   clearInterval(sampler);
@@ -128,7 +137,10 @@ async function cycle(server: ServerProcess, prefix: string, f: DakkioFixture | u
   // a broker that crashed after the disconnect (bare Aedes' stock mqemitter) is reported by the caller
   const crashed = !alive(server.pid);
   const after5s = crashed ? Number.NaN : rssBytesOf(server.pid);
-  const rest = crashed ? { rss: Number.NaN, seconds: Number.NaN } : await waitForRest(server.pid, maxDrainMs);
+  const release = watch && { watch, seenAtDisconnect, timeoutMs: releaseTimeoutMs };
+  const rest: Rest = crashed
+    ? { rss: Number.NaN, seconds: Number.NaN }
+    : await waitForRest(server.pid, maxDrainMs, release);
   return {
     storedByFloodEnd,
     after5s,
@@ -143,28 +155,11 @@ async function cycle(server: ServerProcess, prefix: string, f: DakkioFixture | u
   };
 }
 
-interface Row {
-  target: string;
-  startMb: number;
-  peaksMb: number[];
-  /** 5 s after the mass disconnect (the broker may still be draining) */
-  afterMb: number[];
-  /** once the broker is at rest (waitForRest) */
-  restMb: number[];
-  restSeconds: number[];
-  sent: number[];
-  stored?: number[];
-  /** rows stored by the end of the flood, over its seconds */
-  storedInFlood?: number[];
-  serverCores: number[];
-  genCores: number[];
-  crashed: string;
-  capHits: string[];
-}
 const rows: Row[] = [];
 
 async function runTarget(name: string, start: () => Promise<ServerProcess>, isDakkio: boolean) {
   const server = await start();
+  const watch = isDakkio ? watchReleases(server) : undefined;
   const row: Row = {
     target: name,
     startMb: 0,
@@ -172,6 +167,8 @@ async function runTarget(name: string, start: () => Promise<ServerProcess>, isDa
     afterMb: [],
     restMb: [],
     restSeconds: [],
+    releaseSeconds: [],
+    startNote: `${SETTLE_MS / 1000} s after the set-up`,
     sent: [],
     serverCores: [],
     genCores: [],
@@ -187,12 +184,16 @@ async function runTarget(name: string, start: () => Promise<ServerProcess>, isDa
     const f = isDakkio ? await setupDakkio(`http://127.0.0.1:${server.ports.http}`, SERIES) : undefined;
     const prefix = f ? `dakkio/${f.bucketId}` : 'dakkio/bench';
     // the start is read at rest too, past the quiet-time release that the set-up's requests arm
-    // (with the release after ~1 s of quiet this was 2 s; 20 s since round 6)
-    await sleep(SETTLE_MS);
+    if (!watch) await sleep(SETTLE_MS);
+    else if (await watch.waitBeyond(watch.count(), releaseTimeoutMs)) row.startNote = '2 s after the release line';
+    else {
+      row.startNote = `NO release line within ${releaseTimeoutMs / 1000} s of the set-up: read without it`;
+      process.stderr.write(`${name}: ${row.startNote}\n`);
+    }
     row.startMb = rssBytesOf(server.pid) / MiB;
     for (let c = 0; c < cycles; c++) {
       const before = f ? await f.countReadings() : 0;
-      const r = await cycle(server, prefix, f, c);
+      const r = await cycle(server, prefix, f, c, watch);
       if (!alive(server.pid)) {
         row.crashed = `yes, in cycle ${c + 1} ${r.survivedFlood ? 'after the mass disconnect' : 'during the flood'}: ${server
           .output()
@@ -209,6 +210,7 @@ async function runTarget(name: string, start: () => Promise<ServerProcess>, isDa
       row.afterMb.push(after);
       row.restMb.push(r.rest.rss / MiB);
       row.restSeconds.push(r.rest.seconds);
+      row.releaseSeconds.push(r.rest.releaseSeconds ?? Number.NaN);
       row.sent.push(r.sentPerSec);
       row.serverCores.push(r.serverCores);
       row.genCores.push(r.genCores);
@@ -218,64 +220,42 @@ async function runTarget(name: string, start: () => Promise<ServerProcess>, isDa
       }
       if (r.capHit) row.capHits.push(`cycle ${c + 1} after ${r.floodSeconds.toFixed(0)} s`);
       process.stderr.write(
-        `${name} cycle ${c + 1}/${cycles}: written ${Math.round(r.sentPerSec)}/s, RSS start ${row.startMb.toFixed(0)} peak ${(r.peak / MiB).toFixed(0)} after 5 s ${after.toFixed(0)}, at rest ${(r.rest.rss / MiB).toFixed(0)} MiB (${r.rest.seconds.toFixed(0)} s)` +
+        `${name} cycle ${c + 1}/${cycles}: written ${Math.round(r.sentPerSec)}/s, RSS start ${row.startMb.toFixed(0)} peak ${(r.peak / MiB).toFixed(0)} after 5 s ${after.toFixed(0)}, at rest ${(r.rest.rss / MiB).toFixed(0)} MiB = ${(r.rest.rss / MiB / row.startMb).toFixed(2)}x (drain ${r.rest.seconds.toFixed(0)} s${releaseNote(watch, r.rest)})` +
           `${f ? `, stored ${Math.round(row.stored!.at(-1)!)}/s (${Math.round(row.storedInFlood!.at(-1)!)}/s by the flood's end)` : ''}, server ${r.serverCores.toFixed(2)} gen ${r.genCores.toFixed(2)} cores\n`,
       );
     }
   } finally {
+    watch?.stop();
     await server.stop();
   }
+}
+
+/** For the cycle's log line: when dakkio's release came, or that it did not. */
+function releaseNote(watch: ReleaseWatch | undefined, rest: Rest): string {
+  if (!watch) return `, read ${SETTLE_MS / 1000} s after it`;
+  const s = rest.releaseSeconds ?? Number.NaN;
+  return Number.isNaN(s)
+    ? `, NO release line within ${releaseTimeoutMs / 1000} s of rest: read without it`
+    : `, release line ${s.toFixed(0)} s after the disconnect`;
 }
 
 try {
   const wanted = args.targets.split(',');
   if (wanted.includes('aedes')) await runTarget('bare Aedes', () => startBareAedes(core), false);
-  if (wanted.includes('dakkio')) await runTarget('dakkio sqlite', () => startDakkio(core), true);
+  // at debug level dakkio logs its quiet-time release, which the at-rest readings wait for
+  const debugLog = { env: { DAKKIO_LOG_LEVEL: 'debug' } };
+  if (wanted.includes('dakkio')) await runTarget('dakkio sqlite', () => startDakkio(core, debugLog), true);
 } finally {
   await stopAll();
 }
 
-recordResults({
-  bench: 'bench:qos0-storm',
-  method: `${cycles} cycles per target of ${durationMs / 1000} s: ${P} publishers writing QoS 0 PUBLISHes as fast as TCP back-pressure allows (${SERIES} series), ${slowSubscriber ? 'one subscriber to `<prefix>/+/data` that never reads' : 'no subscriber'}; then every client dropped at once (socket destroy) and 5 s of quiet. RSS from /proc/<pid>/status, sampled every 500 ms.`,
-  tables: [
-    {
-      columns: [
-        'target',
-        'crashed',
-        'RSS cap hit (flood stopped early)',
-        'written msg/s',
-        'stored rows/s (by the end of the drain)',
-        'stored rows/s by the end of the flood',
-        'RSS start MiB',
-        'RSS peak MiB (max)',
-        'RSS 5 s after the last cycle MiB (× start)',
-        'RSS at rest after the last cycle MiB (× start)',
-        'drain after the disconnect s (max)',
-        'server CPU (cores)',
-        'generator CPU (cores)',
-      ],
-      rows: rows.map((r) => [
-        r.target,
-        r.crashed,
-        r.capHits.length ? r.capHits.join(', ') : 'no',
-        r.sent.length ? fmt(summarize(r.sent), 0) : 'n/a',
-        r.stored?.length ? fmt(summarize(r.stored), 0) : '—',
-        r.storedInFlood?.length ? fmt(summarize(r.storedInFlood), 0) : '—',
-        r.startMb.toFixed(0),
-        r.peaksMb.length ? Math.max(...r.peaksMb).toFixed(0) : 'n/a',
-        r.afterMb.length ? `${r.afterMb.at(-1)!.toFixed(0)} (${(r.afterMb.at(-1)! / r.startMb).toFixed(2)}×)` : 'n/a',
-        r.restMb.length ? `${r.restMb.at(-1)!.toFixed(0)} (${(r.restMb.at(-1)! / r.startMb).toFixed(2)}×)` : 'n/a',
-        r.restSeconds.length ? Math.max(...r.restSeconds).toFixed(0) : 'n/a',
-        r.serverCores.length ? fmt(summarize(r.serverCores), 2) : 'n/a',
-        r.genCores.length ? fmt(summarize(r.genCores), 2) : 'n/a',
-      ]),
-    },
-  ],
-  notes: [
-    "\"Written\" counts what the generator's sockets handed to the kernel (QoS 0 has no acknowledgement; what was still queued in a socket's own write buffer at the disconnect, ~135 PUBLISHes per publisher, is discarded by the socket's destroy() and not counted, ±1 per publisher); for dakkio the stored rows say what was processed: by the end of the drain, and by the end of the flood (one count right after the disconnect), both over the flood's seconds. What the broker has not stored by the flood's end waits in TCP buffers (the publishers' send buffers and its own receive buffers, which Linux autotunes up to net.ipv4.tcp_rmem's maximum) and is stored during the drain.",
-    `RSS cap: a flood is cut short when the broker's RSS passes ${args['rss-cap-mb']} MiB (a backlog that is not bounded), to spare the shared machine.`,
-    'Server pinned to core 0, generator to core 1 (taskset).',
-    `"5 s after": RSS 5 s after the mass disconnect. TCP still delivers what the publishers' send buffers and the broker's receive buffers held when they closed (a graceful FIN follows the data), so the broker may still be processing it: that reading is RSS under load. "At rest": RSS once the broker used under 0.02 cores over a whole second with its main thread never seen runnable or in disk I/O (no request is sent to the broker while it drains), waiting at most ${maxDrainMs / 1000} s more after the 5 s reading, then read ${SETTLE_MS / 1000} s later (after dakkio's quiet-time heap release, which waits ${DEFAULT_RELEASE_QUIET_MS / 1000} s of quiet); "drain" is how long it took to reach that first quiet second, counted from the disconnect. "Start" is read ${SETTLE_MS / 1000} s after the set-up's last request, past the same release.`,
-  ],
+recordQos0Storm(rows, {
+  cycles,
+  durationMs,
+  P,
+  SERIES,
+  slowSubscriber,
+  rssCapMb: args['rss-cap-mb'],
+  maxDrainMs,
+  releaseTimeoutMs,
 });

@@ -4,16 +4,34 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_RELEASE_QUIET_MS } from '../../cli/quiet-detector.ts';
 import { cpuMeter, rssBytesOf } from './proc.ts';
+import type { ReleaseWatch } from './release-watch.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MiB = 2 ** 20;
 
 /**
- * How long after the first quiet second RSS is read: past dakkio's quiet-time release, which starts
- * once its event loop has been quiet for DEFAULT_RELEASE_QUIET_MS (20 s; ~1 s before round 6, when
- * this was 3 s) and takes ~1.5 s. The same wait for every target.
+ * How long after the first quiet second RSS is read for a broker without dakkio's release log (bare
+ * Aedes): as long as dakkio's release would take to start, once its event loop has been quiet for
+ * DEFAULT_RELEASE_QUIET_MS (20 s), and finish (~1.5 s). dakkio itself is read after its release line.
  */
 export const SETTLE_MS = DEFAULT_RELEASE_QUIET_MS + 4000;
+
+/** Reading after dakkio's release line rather than SETTLE_MS (bench/lib/release-watch.ts). */
+export interface AfterRelease {
+  watch: ReleaseWatch;
+  /** watch.count() at the disconnect: only a release after it counts */
+  seenAtDisconnect: number;
+  /** longest wait for the line once the broker is at rest */
+  timeoutMs: number;
+}
+
+export interface Rest {
+  rss: number;
+  /** the drain, from the disconnect to the first quiet second */
+  seconds: number;
+  /** dakkio: seconds from the disconnect to its release line; NaN when none came within the timeout */
+  releaseSeconds?: number;
+}
 
 export function alive(pid: number): boolean {
   try {
@@ -27,8 +45,9 @@ export function alive(pid: number): boolean {
 /**
  * Waits until the broker has finished what TCP still held when the clients went away:
  * under 0.02 cores of CPU over a whole second, waiting at most --max-drain seconds.
- * Returns the RSS SETTLE_MS after that and the drain's length counted from the disconnect (the 5 s
- * already waited included).
+ * Returns the RSS then (dakkio: ~2 s after its quiet-time release line, which may come before that
+ * quiet second or after it; other brokers: SETTLE_MS after it) and the drain's length counted from the
+ * disconnect (the 5 s already waited included).
  *
  * No probe of the server while it drains: the stored-row count (bucket stats) scans
  * every row of the bucket, ~0.6 s per call on a 5 M-row bucket; polled once a second
@@ -37,7 +56,7 @@ export function alive(pid: number): boolean {
  * ~2x, and never let dakkio see the quiet time its heap release waits for
  * (bench/RESULTS.md, "QoS 0 storm: the minutes-long drain and RSS at rest").
  */
-export async function waitForRest(pid: number, maxDrainMs: number): Promise<{ rss: number; seconds: number }> {
+export async function waitForRest(pid: number, maxDrainMs: number, release?: AfterRelease): Promise<Rest> {
   const t0 = performance.now();
   for (;;) {
     const meter = cpuMeter([{ name: 'server', pid: pid }]);
@@ -61,9 +80,15 @@ export async function waitForRest(pid: number, maxDrainMs: number): Promise<{ rs
       const seconds = (performance.now() - t0) / 1000 + 5;
       // dakkio releases its heap after a quiet stretch (cli/young-generation-release.ts): reading
       // RSS at the first quiet second raced that release (task H's traces: 463-593 MiB read
-      // a moment before RSS fell to ~300), so the reading waits SETTLE_MS more.
-      await sleep(SETTLE_MS);
-      return { rss: alive(pid) ? rssBytesOf(pid) : Number.NaN, seconds };
+      // a moment before RSS fell to ~300), and so did a fixed SETTLE_MS more (round 6: once in five
+      // cycles), so dakkio is read after its release line, whether it came before this second or after.
+      if (!release) {
+        await sleep(SETTLE_MS);
+        return { rss: alive(pid) ? rssBytesOf(pid) : Number.NaN, seconds };
+      }
+      const came = await release.watch.waitBeyond(release.seenAtDisconnect, release.timeoutMs);
+      const releaseSeconds = came ? (release.watch.lastAt() - t0) / 1000 + 5 : Number.NaN;
+      return { rss: alive(pid) ? rssBytesOf(pid) : Number.NaN, seconds, releaseSeconds };
     }
   }
 }

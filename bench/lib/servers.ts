@@ -20,6 +20,8 @@ export interface ServerProcess {
   pid: number;
   ports: Record<string, number>;
   output(): string;
+  /** Calls `listener` with each chunk of the server's output (stdout and stderr) from now on; returns its removal. */
+  onOutput(listener: (chunk: string) => void): () => void;
   stop(): Promise<void>;
 }
 
@@ -33,13 +35,30 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-function handle(name: string, child: ChildProcess, ports: Record<string, number>, out: () => string, cleanup?: () => void) {
+function handle(
+  name: string,
+  child: ChildProcess,
+  ports: Record<string, number>,
+  out: () => string,
+  cleanup?: () => void,
+) {
   const exited = child.exitCode !== null ? Promise.resolve() : once(child, 'exit').then(() => undefined);
+  // output() keeps only the tail; a listener sees every chunk (dakkio's log lines, bench/lib/release-watch.ts)
+  const listeners = new Set<(chunk: string) => void>();
+  const tell = (d: Buffer | string) => {
+    for (const l of listeners) l(String(d));
+  };
+  child.stdout?.on('data', tell);
+  child.stderr?.on('data', tell);
   const server: ServerProcess = {
     name,
     pid: child.pid!,
     ports,
     output: out,
+    onOutput(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     async stop() {
       live.delete(server);
       if (child.exitCode === null && child.signalCode === null) {
@@ -80,7 +99,9 @@ async function spawnListening(
       buf = '';
       clearTimeout(timer);
       const { msg: _msg, level: _l, time: _t, pid: _p, hostname: _h, ...rest } = JSON.parse(line);
-      resolve(Object.fromEntries(Object.entries(rest).filter(([, v]) => typeof v === 'number')) as Record<string, number>);
+      resolve(
+        Object.fromEntries(Object.entries(rest).filter(([, v]) => typeof v === 'number')) as Record<string, number>,
+      );
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
@@ -136,7 +157,10 @@ export function shebangCommand(file: string): { env: Record<string, string>; fla
   return { env, flags: m[2]!.trim().split(/\s+/).filter(Boolean) };
 }
 
-export async function startDakkio(core: number | undefined, o: DakkioOptions = {}): Promise<ServerProcess & { dataDir: string }> {
+export async function startDakkio(
+  core: number | undefined,
+  o: DakkioOptions = {},
+): Promise<ServerProcess & { dataDir: string }> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'dakkio-bench-'));
   const env: Record<string, string> = {
     DAKKIO_HTTP_PORT: '0',
@@ -245,7 +269,13 @@ export async function startMosquitto(core: number | undefined, users?: { usernam
   let out = '';
   child.stdout!.on('data', (d) => (out = (out + d).slice(-20_000)));
   child.stderr!.on('data', (d) => (out = (out + d).slice(-20_000)));
-  const s = handle('mosquitto', child, { mqtt: port }, () => out, () => rmSync(dir, { recursive: true, force: true }));
+  const s = handle(
+    'mosquitto',
+    child,
+    { mqtt: port },
+    () => out,
+    () => rmSync(dir, { recursive: true, force: true }),
+  );
   try {
     await waitForPort(port, 10_000);
   } catch (err) {
