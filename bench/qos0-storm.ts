@@ -14,7 +14,7 @@
 import type { Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { benchArgs } from './lib/args.ts';
-import { alive, type Rest, SETTLE_MS, waitForRest } from './lib/broker-rest.ts';
+import { alive, breakdownOf, type Rest, SETTLE_MS, waitForRest } from './lib/broker-rest.ts';
 import { type DakkioFixture, setupDakkio } from './lib/dakkio-setup.ts';
 import { connectRaw, encode, makeTemplate } from './lib/mqtt-load.ts';
 import { cpuMeter, pinGenerator, rssBytesOf } from './lib/proc.ts';
@@ -169,6 +169,7 @@ async function runTarget(name: string, start: () => Promise<ServerProcess>, isDa
     restSeconds: [],
     releaseSeconds: [],
     startNote: `${SETTLE_MS / 1000} s after the set-up`,
+    memory: [],
     sent: [],
     serverCores: [],
     genCores: [],
@@ -184,13 +185,16 @@ async function runTarget(name: string, start: () => Promise<ServerProcess>, isDa
     const f = isDakkio ? await setupDakkio(`http://127.0.0.1:${server.ports.http}`, SERIES) : undefined;
     const prefix = f ? `dakkio/${f.bucketId}` : 'dakkio/bench';
     // the start is read at rest too, past the quiet-time release that the set-up's requests arm
+    const seenBefore = watch?.count() ?? 0;
     if (!watch) await sleep(SETTLE_MS);
-    else if (await watch.waitBeyond(watch.count(), releaseTimeoutMs)) row.startNote = '2 s after the release line';
+    else if (await watch.waitBeyond(seenBefore, releaseTimeoutMs)) row.startNote = '2 s after the release line';
     else {
       row.startNote = `NO release line within ${releaseTimeoutMs / 1000} s of the set-up: read without it`;
       process.stderr.write(`${name}: ${row.startNote}\n`);
     }
     row.startMb = rssBytesOf(server.pid) / MiB;
+    const released = watch && watch.count() > seenBefore ? watch.lastMemory() : undefined;
+    row.memory.push(`start ${row.startMb.toFixed(0)} MiB: ${breakdownOf(server.pid, released)}`);
     for (let c = 0; c < cycles; c++) {
       const before = f ? await f.countReadings() : 0;
       const r = await cycle(server, prefix, f, c, watch);
@@ -219,9 +223,10 @@ async function runTarget(name: string, start: () => Promise<ServerProcess>, isDa
         row.storedInFlood!.push((r.storedByFloodEnd - before) / r.floodSeconds);
       }
       if (r.capHit) row.capHits.push(`cycle ${c + 1} after ${r.floodSeconds.toFixed(0)} s`);
+      row.memory.push(`cycle ${c + 1} ${(r.rest.rss / MiB).toFixed(0)} MiB: ${r.rest.breakdown}`);
       process.stderr.write(
         `${name} cycle ${c + 1}/${cycles}: written ${Math.round(r.sentPerSec)}/s, RSS start ${row.startMb.toFixed(0)} peak ${(r.peak / MiB).toFixed(0)} after 5 s ${after.toFixed(0)}, at rest ${(r.rest.rss / MiB).toFixed(0)} MiB = ${(r.rest.rss / MiB / row.startMb).toFixed(2)}x (drain ${r.rest.seconds.toFixed(0)} s${releaseNote(watch, r.rest)})` +
-          `${f ? `, stored ${Math.round(row.stored!.at(-1)!)}/s (${Math.round(row.storedInFlood!.at(-1)!)}/s by the flood's end)` : ''}, server ${r.serverCores.toFixed(2)} gen ${r.genCores.toFixed(2)} cores\n`,
+          `${f ? `, stored ${Math.round(row.stored!.at(-1)!)}/s (${Math.round(row.storedInFlood!.at(-1)!)}/s by the flood's end)` : ''}, server ${r.serverCores.toFixed(2)} gen ${r.genCores.toFixed(2)} cores\n  ${row.memory.at(-1)}\n`,
       );
     }
   } finally {

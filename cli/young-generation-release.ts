@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import type { Logger } from '../core/logger.ts';
 import { createMallocTrim, type MallocTrim } from './malloc-trim.ts';
+import { memoryAtRest } from './memory-at-rest.ts';
 import {
   compactingGc,
   type NodeGc,
@@ -221,7 +222,7 @@ export function createQuietRelease(o: QuietReleaseOptions): (utilization: number
               ms: Math.round(r.ms * 10) / 10,
             }
           : {};
-        logger.debug({ ...newSpace, ...full, nativeMs: ms(t) }, 'heap released at quiet time');
+        logger.debug({ ...newSpace, ...full, nativeMs: ms(t), after: memoryAtRest() }, 'heap released at quiet time');
       })
       .catch((err) => logger.warn({ err }, 'quiet-time release failed'))
       .finally(() => {

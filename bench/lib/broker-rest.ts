@@ -31,6 +31,23 @@ export interface Rest {
   seconds: number;
   /** dakkio: seconds from the disconnect to its release line; NaN when none came within the timeout */
   releaseSeconds?: number;
+  /** where the memory was, at the reading */
+  breakdown?: string;
+}
+
+/** Anonymous and file-backed RSS (/proc/<pid>/smaps_rollup), and dakkio's own split of it at its release. */
+export function breakdownOf(pid: number, release?: Record<string, number>): string {
+  let smaps = '';
+  try {
+    const t = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(t)?.[1] ?? Number.NaN);
+    smaps = `anon ${(kb('Anonymous') / 1024).toFixed(0)}, file ${((kb('Rss') - kb('Anonymous')) / 1024).toFixed(0)} MiB`;
+  } catch {
+    smaps = 'no smaps_rollup';
+  }
+  if (!release) return smaps;
+  const r = release;
+  return `${smaps}; at the release: heap ${r.heapCommittedMiB} (new ${r.newSpaceMiB}, old ${r.oldSpaceMiB}, large ${r.large_objectSpaceMiB}), external ${r.externalMiB}, rest ${r.nativeRestMiB} of ${r.rssMiB} MiB`;
 }
 
 export function alive(pid: number): boolean {
@@ -84,11 +101,17 @@ export async function waitForRest(pid: number, maxDrainMs: number, release?: Aft
       // cycles), so dakkio is read after its release line, whether it came before this second or after.
       if (!release) {
         await sleep(SETTLE_MS);
-        return { rss: alive(pid) ? rssBytesOf(pid) : Number.NaN, seconds };
+        return { rss: alive(pid) ? rssBytesOf(pid) : Number.NaN, seconds, breakdown: breakdownOf(pid) };
       }
       const came = await release.watch.waitBeyond(release.seenAtDisconnect, release.timeoutMs);
       const releaseSeconds = came ? (release.watch.lastAt() - t0) / 1000 + 5 : Number.NaN;
-      return { rss: alive(pid) ? rssBytesOf(pid) : Number.NaN, seconds, releaseSeconds };
+      const rss = alive(pid) ? rssBytesOf(pid) : Number.NaN;
+      return {
+        rss,
+        seconds,
+        releaseSeconds,
+        breakdown: breakdownOf(pid, came ? release.watch.lastMemory() : undefined),
+      };
     }
   }
 }

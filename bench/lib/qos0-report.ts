@@ -19,6 +19,8 @@ export interface Row {
   releaseSeconds: number[];
   /** how the start was read */
   startNote: string;
+  /** where the memory was at the start and each at-rest reading (bench/lib/broker-rest.ts breakdownOf) */
+  memory: string[];
   sent: number[];
   stored?: number[];
   /** rows stored by the end of the flood, over its seconds */
@@ -91,6 +93,10 @@ export function recordQos0Storm(rows: Row[], o: Qos0Settings): void {
       "\"Written\" counts what the generator's sockets handed to the kernel (QoS 0 has no acknowledgement; what was still queued in a socket's own write buffer at the disconnect, ~135 PUBLISHes per publisher, is discarded by the socket's destroy() and not counted, ±1 per publisher); for dakkio the stored rows say what was processed: by the end of the drain, and by the end of the flood (one count right after the disconnect), both over the flood's seconds. What the broker has not stored by the flood's end waits in TCP buffers (the publishers' send buffers and its own receive buffers, which Linux autotunes up to net.ipv4.tcp_rmem's maximum) and is stored during the drain.",
       `RSS cap: a flood is cut short when the broker's RSS passes ${rssCapMb} MiB (a backlog that is not bounded), to spare the shared machine.`,
       'Server pinned to core 0, generator to core 1 (taskset).',
+      ...rows.map(
+        (r) =>
+          `Memory at each reading, ${r.target} (anon/file from /proc/<pid>/smaps_rollup; dakkio's split at its release from its log line, cli/memory-at-rest.ts: committed heap by space, external = Buffers' and ArrayBuffers' backing stores, rest = RSS less both): ${r.memory.join('; ')}.`,
+      ),
       `"5 s after": RSS 5 s after the mass disconnect. TCP still delivers what the publishers' send buffers and the broker's receive buffers held when they closed (a graceful FIN follows the data), so the broker may still be processing it: that reading is RSS under load. "At rest": RSS once the broker used under 0.02 cores over a whole second with its main thread never seen runnable or in disk I/O (no request is sent to the broker while it drains), waiting at most ${maxDrainMs / 1000} s more after the 5 s reading; "drain" is how long it took to reach that first quiet second, counted from the disconnect. dakkio (started with DAKKIO_LOG_LEVEL=debug) is then read 2 s after its quiet-time heap release logs "heap released at quiet time" (it runs after ${DEFAULT_RELEASE_QUIET_MS / 1000} s of its own event loop under 5% utilisation; only a line after the disconnect counts, also one before the first quiet second), waiting at most ${releaseTimeoutMs / 1000} s: a cycle whose line never came says NONE (timeout) and was read at the timeout; bare Aedes, which has no such release, is read ${SETTLE_MS / 1000} s after its first quiet second. "Start" is read the same way after the set-up's last request (dakkio: 2 s after the release that the set-up arms; "start read" says if it came).`,
     ],
   });

@@ -20,6 +20,8 @@ export interface ReleaseWatch {
   count(): number;
   /** performance.now() when the last one was seen (NaN: none yet) */
   lastAt(): number;
+  /** the last one's `after` (cli/memory-at-rest.ts: RSS, committed heap, external, native rest, MiB) */
+  lastMemory(): Record<string, number> | undefined;
   /**
    * Waits until more than `seen` release lines have been logged, at most `timeoutMs`; then `afterMs`
    * more (the release's malloc_trim and cache release are done when it logs; the pause lets the
@@ -32,6 +34,7 @@ export interface ReleaseWatch {
 export function watchReleases(server: ServerProcess): ReleaseWatch {
   let seen = 0;
   let lastAt = Number.NaN;
+  let lastMemory: Record<string, number> | undefined;
   let partial = '';
   const stop = server.onOutput((chunk) => {
     const lines = (partial + chunk).split('\n');
@@ -40,11 +43,17 @@ export function watchReleases(server: ServerProcess): ReleaseWatch {
       if (!l.includes(RELEASE_LINE)) continue;
       seen++;
       lastAt = performance.now();
+      try {
+        lastMemory = JSON.parse(l.slice(l.indexOf('{'))).after;
+      } catch {
+        lastMemory = undefined;
+      }
     }
   });
   return {
     count: () => seen,
     lastAt: () => lastAt,
+    lastMemory: () => lastMemory,
     async waitBeyond(before, timeoutMs, afterMs = 2000) {
       const deadline = performance.now() + timeoutMs;
       while (seen <= before) {
