@@ -9,6 +9,7 @@
  *   npm run bench:qos0-storm -- [--duration=60] [--cycles=5] [--publishers=100] [--targets=aedes,dakkio]
  *     [--max-drain=300]   longest wait for the broker to come to rest after a cycle, seconds
  *     [--release-timeout=180]  dakkio: longest wait for its quiet-time release line once at rest, seconds
+ *     [--dakkio-from=DIR]  run dakkio from another checkout (e.g. /work/main) for an A/B
  *   QOS0_DEBUG=1 prints the drain second by second.
  */
 import type { Socket } from 'node:net';
@@ -32,6 +33,8 @@ const args = benchArgs({
   'rss-cap-mb': { type: 'string', default: '3072' },
   'max-drain': { type: 'string', default: '300' },
   'release-timeout': { type: 'string', default: '180' },
+  // dakkio from another checkout (its own node_modules, e.g. /work/main): an A/B of a change under this bench
+  'dakkio-from': { type: 'string', default: '' },
 });
 // the machine is shared: a broker that buffers without limit is stopped here, not by the OOM killer
 const rssCap = Number(args['rss-cap-mb']) * 2 ** 20;
@@ -195,6 +198,7 @@ async function runTarget(name: string, start: () => Promise<ServerProcess>, isDa
     row.startMb = rssBytesOf(server.pid) / MiB;
     const released = watch && watch.count() > seenBefore ? watch.lastMemory() : undefined;
     row.memory.push(`start ${row.startMb.toFixed(0)} MiB: ${breakdownOf(server.pid, released)}`);
+    process.stderr.write(`${name} ${row.memory[0]}\n`);
     for (let c = 0; c < cycles; c++) {
       const before = f ? await f.countReadings() : 0;
       const r = await cycle(server, prefix, f, c, watch);
@@ -248,8 +252,12 @@ try {
   const wanted = args.targets.split(',');
   if (wanted.includes('aedes')) await runTarget('bare Aedes', () => startBareAedes(core), false);
   // at debug level dakkio logs its quiet-time release, which the at-rest readings wait for
-  const debugLog = { env: { DAKKIO_LOG_LEVEL: 'debug' } };
-  if (wanted.includes('dakkio')) await runTarget('dakkio sqlite', () => startDakkio(core, debugLog), true);
+  const debugLog = {
+    env: { DAKKIO_LOG_LEVEL: 'debug' },
+    ...(args['dakkio-from'] ? { from: args['dakkio-from'] } : {}),
+  };
+  const dakkioName = args['dakkio-from'] ? `dakkio sqlite (from ${args['dakkio-from']})` : 'dakkio sqlite';
+  if (wanted.includes('dakkio')) await runTarget(dakkioName, () => startDakkio(core, debugLog), true);
 } finally {
   await stopAll();
 }
