@@ -15,6 +15,7 @@
 import type { Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { benchArgs } from './lib/args.ts';
+import { takeLock } from './lib/bench-lock.ts';
 import { alive, breakdownOf, type Rest, SETTLE_MS, waitForRest } from './lib/broker-rest.ts';
 import { type DakkioFixture, setupDakkio } from './lib/dakkio-setup.ts';
 import { connectRaw, encode, makeTemplate } from './lib/mqtt-load.ts';
@@ -160,7 +161,12 @@ async function cycle(
 
 const rows: Row[] = [];
 
+// BENCH_LOCK=<file>: the bench takes that lock itself for its start and for each cycle (bench/lib/bench-lock.ts)
+const lockPath = process.env.BENCH_LOCK;
+const lock = async () => (lockPath ? await takeLock(lockPath) : async () => {});
+
 async function runTarget(name: string, start: () => Promise<ServerProcess>, isDakkio: boolean) {
+  let unlock = await lock();
   const server = await start();
   const watch = isDakkio ? watchReleases(server) : undefined;
   const row: Row = {
@@ -200,6 +206,7 @@ async function runTarget(name: string, start: () => Promise<ServerProcess>, isDa
     row.memory.push(`start ${row.startMb.toFixed(0)} MiB: ${breakdownOf(server.pid, released)}`);
     process.stderr.write(`${name} ${row.memory[0]}\n`);
     for (let c = 0; c < cycles; c++) {
+      if (c > 0) unlock = await lock();
       const before = f ? await f.countReadings() : 0;
       const r = await cycle(server, prefix, f, c, watch);
       if (!alive(server.pid)) {
@@ -232,10 +239,13 @@ async function runTarget(name: string, start: () => Promise<ServerProcess>, isDa
         `${name} cycle ${c + 1}/${cycles}: written ${Math.round(r.sentPerSec)}/s, RSS start ${row.startMb.toFixed(0)} peak ${(r.peak / MiB).toFixed(0)} after 5 s ${after.toFixed(0)}, at rest ${(r.rest.rss / MiB).toFixed(0)} MiB = ${(r.rest.rss / MiB / row.startMb).toFixed(2)}x (drain ${r.rest.seconds.toFixed(0)} s${releaseNote(watch, r.rest)})` +
           `${f ? `, stored ${Math.round(row.stored!.at(-1)!)}/s (${Math.round(row.storedInFlood!.at(-1)!)}/s by the flood's end)` : ''}, server ${r.serverCores.toFixed(2)} gen ${r.genCores.toFixed(2)} cores\n  ${row.memory.at(-1)}\n`,
       );
+      // the broker waits at rest while others use the machine
+      if (c < cycles - 1) await unlock();
     }
   } finally {
     watch?.stop();
     await server.stop();
+    await unlock();
   }
 }
 
