@@ -15,16 +15,12 @@ import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
  * objects but leaves the pages committed wherever a few survivors sit on them (after a 20 s flood:
  * 86 MiB committed for 30 MiB live), and V8 compacts only a few pages per GC: when more than
  * OLD_FRAGMENTED_BYTES are committed but free after it, one compacting GC follows (compactingGc).
- * 8 MiB, not the first 32: after 60 s floods the full GC left 40-43 MiB committed for ~29 live, under
- * 32, in 3 cycles of 4, which held RSS at rest at 1.26-1.28x start against 1.14x where it compacted
- * (bench/RESULTS.md, "QoS 0 storm, 60 s cycles"). The compaction costs ~150 ms of a 30 MiB live set,
- * and the release runs only after 20 s of quiet, once per busy period: nothing waits for it.
  */
 
 /** Growth of the old generation's used bytes (live and dead) since the last full GC that makes a quiet moment run one. */
 export const OLD_GROWN_BYTES = 16 * 2 ** 20;
 /** Committed but free bytes of the old space, after the full GC, that make it compact. */
-export const OLD_FRAGMENTED_BYTES = 8 * 2 ** 20;
+export const OLD_FRAGMENTED_BYTES = 32 * 2 ** 20;
 
 /** node's gc (--expose-gc): `{ type: 'minor' }` scavenges; no argument runs a full, synchronous GC. */
 export type NodeGc = (options?: { type: 'minor' }) => void;
