@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.ts';
 import { conflict, notFound, unauthorized, validationFailed } from '../errors.ts';
 import type { IdGenerator } from '../ids.ts';
@@ -13,7 +14,6 @@ import {
   isWellFormedApiKey,
   secretFingerprint,
 } from './api-key-format.ts';
-import { type CacheEntry, createApiKeyCache } from './api-key-cache.ts';
 import { createLastUsedRecorder } from './api-key-last-used.ts';
 import type { ApiKeyPrincipal, Permission, TopicRule } from './principal.ts';
 import { parseRules, toApiKeyView, type ApiKeyView } from './views.ts';
@@ -47,11 +47,7 @@ export interface ApiKeyService {
   list(ownerId: string, page: PageRequest): Promise<Page<ApiKeyView>>;
   get(ownerId: string, keyId: string): Promise<ApiKeyView>;
   revoke(ownerId: string, keyId: string): Promise<void>;
-  rotate(
-    ownerId: string,
-    keyId: string,
-    opts?: { graceSeconds?: number },
-  ): Promise<{ key: ApiKeyView; secret: string }>;
+  rotate(ownerId: string, keyId: string, opts?: { graceSeconds?: number }): Promise<{ key: ApiKeyView; secret: string }>;
   verify(secret: string): Promise<ApiKeyPrincipal>;
   countByOwner(ownerId: string): Promise<number>;
   /** Writes buffered lastUsedAt values now (close() does too). */
@@ -59,43 +55,45 @@ export interface ApiKeyService {
   close(): Promise<void>;
 }
 
+/** What one verification needs, cached by secret hash. Time checks run on every verify, so a cached entry still expires. */
+interface CacheEntry {
+  keyId: string;
+  ownerId: string;
+  permissions: Permission[];
+  bucketIds: string[] | null;
+  rules: TopicRule[] | null;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  /** the presented secret is the one rotated away; it dies at graceEndsAt */
+  isPrevious: boolean;
+  graceEndsAt: number | null;
+  fingerprint: string;
+}
+
 const orderPermissions = (p: readonly Permission[]): Permission[] =>
   (['read', 'write'] as const).filter((x) => p.includes(x));
 
 export function createApiKeyService(opts: ApiKeyServiceOptions): ApiKeyService {
   const { db, clock, ids, events } = opts;
-  const cache = createApiKeyCache({
+  // ttlResolution: lru-cache reads the clock for a TTL check at most once per this many ms and
+  // arms a timer each time it does; its default of 1 ms meant a new timer for nearly every
+  // lookup in a connect storm. An entry may outlive its TTL by up to 1 s more: the TTL only
+  // bounds how long a key's settings are reused, revocation and changes evict (forget()), and
+  // expiry is checked against the clock on every verify.
+  const cache = new LRUCache<string, CacheEntry>({
     max: opts.cacheMax ?? 10_000,
-    ttlMs: opts.cacheTtlMs ?? 30_000,
-    lookup: lookupEntry,
-    logger: opts.logger,
+    ttl: opts.cacheTtlMs ?? 30_000,
+    ttlResolution: 1_000,
   });
+  // Bumped by every invalidation: a lookup that raced an invalidation must not cache what it read.
+  let epoch = 0;
   const lastUsed = createLastUsedRecorder({ db, flushMs: opts.lastUsedFlushMs ?? 60_000, logger: opts.logger });
   const graceTimers = new Set<NodeJS.Timeout>();
   let closed = false;
 
-  const forget = (match: (e: CacheEntry) => boolean) => cache.forget(match);
-
-  async function lookupEntry(hash: string): Promise<CacheEntry | undefined> {
-    const row = await db
-      .selectFrom('api_keys')
-      .selectAll()
-      .where((eb) => eb.or([eb('secret_hash', '=', hash), eb('previous_secret_hash', '=', hash)]))
-      .executeTakeFirst();
-    if (!row) return undefined;
-    const isPrevious = row.secret_hash !== hash;
-    return {
-      keyId: row.id,
-      ownerId: row.owner_id,
-      permissions: JSON.parse(row.permissions) as Permission[],
-      bucketIds: row.bucket_ids === null ? null : (JSON.parse(row.bucket_ids) as string[]),
-      rules: parseRules(row.rules),
-      expiresAt: row.expires_at === null ? null : Number(row.expires_at),
-      revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
-      isPrevious,
-      graceEndsAt: isPrevious && row.previous_expires_at !== null ? Number(row.previous_expires_at) : null,
-      fingerprint: secretFingerprint(hash),
-    };
+  function forget(match: (e: CacheEntry) => boolean): void {
+    epoch++;
+    for (const [hash, entry] of cache.entries()) if (match(entry)) cache.delete(hash);
   }
   const unsubscribe = [
     events.subscribe('key.revoked', (e) => forget((x) => x.keyId === e.keyId)),
@@ -123,9 +121,7 @@ export function createApiKeyService(opts: ApiKeyServiceOptions): ApiKeyService {
       .where('id', 'in', unique)
       .execute();
     const have = new Set(found.map((r) => r.id));
-    const details = bucketIds.flatMap((id, i) =>
-      have.has(id) ? [] : [{ path: `bucketIds.${i}`, message: 'unknown bucket' }],
-    );
+    const details = bucketIds.flatMap((id, i) => (have.has(id) ? [] : [{ path: `bucketIds.${i}`, message: 'unknown bucket' }]));
     if (details.length > 0) throw validationFailed('bucketIds contains unknown buckets', details);
   }
 
@@ -181,10 +177,7 @@ export function createApiKeyService(opts: ApiKeyServiceOptions): ApiKeyService {
       const { afterId, limit } = resolvePage(page);
       let q = db.selectFrom('api_keys').selectAll().where('owner_id', '=', ownerId);
       if (afterId) q = q.where('id', '>', afterId);
-      const rows = await q
-        .orderBy('id')
-        .limit(limit + 1)
-        .execute();
+      const rows = await q.orderBy('id').limit(limit + 1).execute();
       return buildPage(rows, limit, (r) => ({ ...toApiKeyView(r), lastUsedAt: lastUsed.latest(r.id, r.last_used_at) }));
     },
 
@@ -205,9 +198,7 @@ export function createApiKeyService(opts: ApiKeyServiceOptions): ApiKeyService {
     async rotate(ownerId, keyId, rotateOpts = {}) {
       const graceSeconds = rotateOpts.graceSeconds ?? 0;
       if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > 86_400) {
-        throw validationFailed('graceSeconds must be an integer from 0 to 86400', [
-          { path: 'graceSeconds', message: 'out of range' },
-        ]);
+        throw validationFailed('graceSeconds must be an integer from 0 to 86400', [{ path: 'graceSeconds', message: 'out of range' }]);
       }
       const row = await ownedRow(ownerId, keyId);
       if (row.revoked_at !== null) throw conflict('a revoked key cannot be rotated');
@@ -225,10 +216,7 @@ export function createApiKeyService(opts: ApiKeyServiceOptions): ApiKeyService {
       // A secret still in grace from an earlier rotation is replaced now, so it dies at once.
       if (row.previous_secret_hash !== null) scheduleSecretDeath(ownerId, keyId, row.previous_secret_hash, 0);
       scheduleSecretDeath(ownerId, keyId, row.secret_hash, graceSeconds * 1000);
-      return {
-        key: { ...toApiKeyView({ ...row, ...next }), lastUsedAt: lastUsed.latest(row.id, row.last_used_at) },
-        secret,
-      };
+      return { key: { ...toApiKeyView({ ...row, ...next }), lastUsedAt: lastUsed.latest(row.id, row.last_used_at) }, secret };
     },
 
     async verify(secret) {
@@ -239,8 +227,27 @@ export function createApiKeyService(opts: ApiKeyServiceOptions): ApiKeyService {
         // Shape and checksum before the store: a typo or a fabricated key never reaches it.
         // A cached entry is the hash of a stored (so well-formed) secret, so a hit skips them.
         if (!isWellFormedApiKey(secret)) throw unauthorized('invalid API key', 'invalid');
-        entry = await cache.load(hash);
-        if (!entry) throw unauthorized('invalid API key', 'invalid');
+        const startEpoch = epoch;
+        const row = await db
+          .selectFrom('api_keys')
+          .selectAll()
+          .where((eb) => eb.or([eb('secret_hash', '=', hash), eb('previous_secret_hash', '=', hash)]))
+          .executeTakeFirst();
+        if (!row) throw unauthorized('invalid API key', 'invalid');
+        const isPrevious = row.secret_hash !== hash;
+        entry = {
+          keyId: row.id,
+          ownerId: row.owner_id,
+          permissions: JSON.parse(row.permissions) as Permission[],
+          bucketIds: row.bucket_ids === null ? null : (JSON.parse(row.bucket_ids) as string[]),
+          rules: parseRules(row.rules),
+          expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+          revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+          isPrevious,
+          graceEndsAt: isPrevious && row.previous_expires_at !== null ? Number(row.previous_expires_at) : null,
+          fingerprint: secretFingerprint(hash),
+        };
+        if (epoch === startEpoch) cache.set(hash, entry);
       }
       const now = clock.now();
       if (entry.revokedAt !== null) throw unauthorized('API key revoked', 'revoked');
