@@ -113,7 +113,11 @@ describe.skipIf(!qdb)('questdb store specifics', () => {
     const { store } = await open();
     const evil = "m'); DROP TABLE readings; --";
     await store.write([p(T0, 1, B1, evil), p(T0, 2, B1, 'ok')]);
-    expect((await store.queryRaw({ ...all, metrics: [evil] }))[0]).toEqual({ dataSourceId: S, metric: evil, points: [[T0, 1]] });
+    expect((await store.queryRaw({ ...all, metrics: [evil] }))[0]).toEqual({
+      dataSourceId: S,
+      metric: evil,
+      points: [[T0, 1]],
+    });
     expect(await store.latest(B1, "x' OR '1'='1")).toEqual([]);
     expect((await store.stats(B1)).readings).toBe(2);
   });
@@ -136,7 +140,10 @@ describe.skipIf(!qdb)('questdb store specifics', () => {
       ]) {
         const params: unknown[] = [];
         const where = selectorWhere(sel, params);
-        const plan = await c.query(`EXPLAIN SELECT ts, avg(num) v FROM ${table} WHERE ${where} SAMPLE BY 1h ALIGN TO CALENDAR`, params);
+        const plan = await c.query(
+          `EXPLAIN SELECT ts, avg(num) v FROM ${table} WHERE ${where} SAMPLE BY 1h ALIGN TO CALENDAR`,
+          params,
+        );
         const text = plan.rows.map((r: Record<string, string>) => Object.values(r)[0]).join('\n');
         expect(text).toContain('JIT');
         expect(text).toContain('Interval forward scan');
@@ -144,7 +151,13 @@ describe.skipIf(!qdb)('questdb store specifics', () => {
     } finally {
       await c.end();
     }
-    const avg = await store.queryAggregate({ ...all, dataSourceIds: [S, 'other'], metrics: ['m'], fn: 'avg', intervalMs: 3_600_000 });
+    const avg = await store.queryAggregate({
+      ...all,
+      dataSourceIds: [S, 'other'],
+      metrics: ['m'],
+      fn: 'avg',
+      intervalMs: 3_600_000,
+    });
     expect(avg).toEqual([{ dataSourceId: S, metric: 'm', points: [[T0, 1]] }]);
   });
 
@@ -159,11 +172,19 @@ describe.skipIf(!qdb)('questdb store specifics', () => {
         `EXPLAIN SELECT ts, avg(num) v FROM ${table} WHERE ts >= $1 AND ts < $2 AND series = $3 SAMPLE BY 1h ALIGN TO CALENDAR`,
         [new Date(0).toISOString(), new Date(T0 + DAY).toISOString(), seriesKey(B1, S, 'm')],
       );
-      expect(plan.rows.map((r: Record<string, string>) => Object.values(r)[0]).join('\n')).toContain('Index forward scan on: series');
+      expect(plan.rows.map((r: Record<string, string>) => Object.values(r)[0]).join('\n')).toContain(
+        'Index forward scan on: series',
+      );
     } finally {
       await c.end();
     }
-    const avg = await store.queryAggregate({ ...all, dataSourceIds: [S], metrics: ['m', 'n'], fn: 'avg', intervalMs: 3_600_000 });
+    const avg = await store.queryAggregate({
+      ...all,
+      dataSourceIds: [S],
+      metrics: ['m', 'n'],
+      fn: 'avg',
+      intervalMs: 3_600_000,
+    });
     expect(avg).toEqual([
       { dataSourceId: S, metric: 'm', points: [[T0, 1]] },
       { dataSourceId: S, metric: 'n', points: [[T0, 2]] },
@@ -186,11 +207,18 @@ describe.skipIf(!qdb)('questdb store specifics', () => {
         [T0, B2, S, 'm%', 's', null, 'on'],
       ];
       for (const [ts, ...rest] of old) {
-        await c.query(`INSERT INTO ${table} VALUES ($1, $2, $3, $4, $5, $6, $7)`, [new Date(ts as number).toISOString(), ...rest]);
+        await c.query(`INSERT INTO ${table} VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
+          new Date(ts as number).toISOString(),
+          ...rest,
+        ]);
       }
       const f = await open(table);
       expect(await f.store.seriesKeysReady()).toBe(true);
       await f.store.write([p(T0 + 1, 5)]);
+      // A write is acknowledged once QuestDB has committed it to the WAL; it is applied to the
+      // table moments later. The store's reads wait for that (waitForWalApply), this test's own
+      // SELECT below does not: one store read first, so it cannot race the apply.
+      await f.store.countReadings([B1], 0);
       const cols = await c.query(`SELECT "column", indexed FROM table_columns('${table}') WHERE "column" = 'series'`);
       expect(cols.rows).toEqual([{ column: 'series', indexed: true }]);
       const rows = await c.query(`SELECT bucket, source, metric, series FROM ${table}`);
@@ -206,11 +234,20 @@ describe.skipIf(!qdb)('questdb store specifics', () => {
       expect(await f.store.queryRaw({ ...q, dataSourceIds: ['a/b'], metrics: ['c'] })).toEqual([
         { dataSourceId: 'a/b', metric: 'c', points: [[T0 - DAY, 10]] },
       ]);
-      expect(await f.store.queryAggregate({ ...q, bucketId: B2, dataSourceIds: [S], metrics: ['m%'], fn: 'last', intervalMs: DAY })).toEqual([
-        { dataSourceId: S, metric: 'm%', points: [[T0, 'on']] },
-      ]);
+      expect(
+        await f.store.queryAggregate({
+          ...q,
+          bucketId: B2,
+          dataSourceIds: [S],
+          metrics: ['m%'],
+          fn: 'last',
+          intervalMs: DAY,
+        }),
+      ).toEqual([{ dataSourceId: S, metric: 'm%', points: [[T0, 'on']] }]);
       const plan = await c.query(`EXPLAIN SELECT ts FROM ${table} WHERE series = $1`, [seriesKey(B1, 'a/b', 'c')]);
-      expect(plan.rows.map((r: Record<string, string>) => Object.values(r)[0]).join('\n')).toContain('Index forward scan on: series');
+      expect(plan.rows.map((r: Record<string, string>) => Object.values(r)[0]).join('\n')).toContain(
+        'Index forward scan on: series',
+      );
       // through the index, not only through the column: the index was built after the keys
       const byIndex = await c.query(`SELECT num FROM ${table} WHERE series = $1`, [seriesKey(B1, S, 'm')]);
       expect(byIndex.rows.map((r: { num: number }) => r.num)).toEqual([1, 3, 5]);
@@ -245,9 +282,9 @@ describe.skipIf(!qdb)('questdb store specifics', () => {
     expect(await store.queryRaw({ ...all, dataSourceIds: [S], metrics: ['m', 'n'] })).toEqual([
       { dataSourceId: S, metric: 'm', points: [[T0, 4]] },
     ]);
-    expect(await store.queryAggregate({ ...all, dataSourceIds: [S], metrics: ['m'], fn: 'count', intervalMs: DAY })).toEqual([
-      { dataSourceId: S, metric: 'm', points: [[T0, 1]] },
-    ]);
+    expect(
+      await store.queryAggregate({ ...all, dataSourceIds: [S], metrics: ['m'], fn: 'count', intervalMs: DAY }),
+    ).toEqual([{ dataSourceId: S, metric: 'm', points: [[T0, 1]] }]);
   });
 
   it('creates its schema idempotently and reopens on an existing table', async () => {
@@ -256,7 +293,10 @@ describe.skipIf(!qdb)('questdb store specifics', () => {
     await first.store.close();
     const second = await open(first.table);
     await second.store.write([p(T0 + 1, 2)]);
-    expect((await second.store.queryRaw(all))[0]?.points).toEqual([[T0, 1], [T0 + 1, 2]]);
+    expect((await second.store.queryRaw(all))[0]?.points).toEqual([
+      [T0, 1],
+      [T0 + 1, 2],
+    ]);
     expect((await second.store.health()).state).toBe('ok');
   });
 });
