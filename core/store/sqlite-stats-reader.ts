@@ -45,6 +45,12 @@ const Database = require(workerData.driverPath);
 const DAY = ${DAY_MS};
 const db = new Database(workerData.path, { readonly: true, fileMustExist: true });
 db.pragma('busy_timeout = 5000');
+// SQLite's own default page cache (2 MiB), not better-sqlite3's 16 MiB: these are whole-bucket
+// scans that a cache this size cannot hold anyway, and the pages stayed resident in the
+// worker's malloc arena after each call, which dakkio's quiet-time release (it shrinks the
+// writer's cache) never reached. 1 M rows, 3 stats + count calls: RSS +36-37 -> +14-15 MiB, stats
+// calls no slower (bench/RESULTS.md, "The stats worker's page cache").
+db.pragma('cache_size = -2000');
 const inBucket = 'SELECT id FROM series WHERE bucket_id = ?';
 const inBuckets = 'SELECT id FROM series WHERE bucket_id IN (SELECT value FROM json_each(?))';
 // staged keys not in readings, once each (staging has no index: one pass over it, a PK probe per row)
