@@ -215,9 +215,7 @@ describe.skipIf(!qdb)('questdb store specifics', () => {
       const f = await open(table);
       expect(await f.store.seriesKeysReady()).toBe(true);
       await f.store.write([p(T0 + 1, 5)]);
-      // A write is acknowledged once QuestDB has committed it to the WAL; it is applied to the
-      // table moments later. The store's reads wait for that (waitForWalApply), this test's own
-      // SELECT below does not: one store read first, so it cannot race the apply.
+      // the store's reads wait for QuestDB's WAL apply (waitForWalApply), this raw SELECT does not
       await f.store.countReadings([B1], 0);
       const cols = await c.query(`SELECT "column", indexed FROM table_columns('${table}') WHERE "column" = 'series'`);
       expect(cols.rows).toEqual([{ column: 'series', indexed: true }]);
