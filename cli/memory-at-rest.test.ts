@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { type Logger, silentLogger } from '../core/logger.ts';
 import { memoryAtRest } from './memory-at-rest.ts';
-import { createQuietRelease } from './young-generation-release.ts';
+import { createQuietRelease, RELEASE_LOG_MESSAGE } from './young-generation-release.ts';
 
 const MiB = 2 ** 20;
 
@@ -38,7 +38,7 @@ describe('memory at rest', () => {
     });
     sample(0.9);
     await sample(0.01);
-    const line = lines.find((l) => l.msg === 'heap released at quiet time');
+    const line = lines.find((l) => l.msg === RELEASE_LOG_MESSAGE);
     expect(line?.obj.after).toMatchObject({ rssMiB: expect.any(Number), heapCommittedMiB: expect.any(Number) });
   });
 });

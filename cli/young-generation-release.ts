@@ -12,6 +12,9 @@ import {
 } from './old-space-release.ts';
 import { createQuietDetector, DEFAULT_QUIET, DEFAULT_RELEASE_QUIET_MS, quietSamplesFor } from './quiet-detector.ts';
 
+/** The message of the release's debug line; bench:qos0-storm waits for it (bench/lib/release-watch.ts). */
+export const RELEASE_LOG_MESSAGE = 'heap released at quiet time';
+
 export {
   createQuietDetector,
   DEFAULT_QUIET,
@@ -222,7 +225,7 @@ export function createQuietRelease(o: QuietReleaseOptions): (utilization: number
               ms: Math.round(r.ms * 10) / 10,
             }
           : {};
-        logger.debug({ ...newSpace, ...full, nativeMs: ms(t), after: memoryAtRest() }, 'heap released at quiet time');
+        logger.debug({ ...newSpace, ...full, nativeMs: ms(t), after: memoryAtRest() }, RELEASE_LOG_MESSAGE);
       })
       .catch((err) => logger.warn({ err }, 'quiet-time release failed'))
       .finally(() => {

@@ -3,6 +3,7 @@
  */
 import { SETTLE_MS } from './broker-rest.ts';
 import { DEFAULT_RELEASE_QUIET_MS } from '../../cli/quiet-detector.ts';
+import { RELEASE_LOG_MESSAGE } from '../../cli/young-generation-release.ts';
 import { recordResults } from './results.ts';
 import { fmt, summarize } from './stats.ts';
 
@@ -97,7 +98,7 @@ export function recordQos0Storm(rows: Row[], o: Qos0Settings): void {
         (r) =>
           `Memory at each reading, ${r.target} (anon/file from /proc/<pid>/smaps_rollup; dakkio's split at its release from its log line, cli/memory-at-rest.ts: committed heap by space, external = Buffers' and ArrayBuffers' backing stores, rest = RSS less both): ${r.memory.join('; ')}.`,
       ),
-      `"5 s after": RSS 5 s after the mass disconnect. TCP still delivers what the publishers' send buffers and the broker's receive buffers held when they closed (a graceful FIN follows the data), so the broker may still be processing it: that reading is RSS under load. "At rest": RSS once the broker used under 0.02 cores over a whole second with its main thread never seen runnable or in disk I/O (no request is sent to the broker while it drains), waiting at most ${maxDrainMs / 1000} s more after the 5 s reading; "drain" is how long it took to reach that first quiet second, counted from the disconnect. dakkio (started with DAKKIO_LOG_LEVEL=debug) is then read 2 s after its quiet-time heap release logs "heap released at quiet time" (it runs after ${DEFAULT_RELEASE_QUIET_MS / 1000} s of its own event loop under 5% utilisation; only a line after the disconnect counts, also one before the first quiet second), waiting at most ${releaseTimeoutMs / 1000} s: a cycle whose line never came says NONE (timeout) and was read at the timeout; bare Aedes, which has no such release, is read ${SETTLE_MS / 1000} s after its first quiet second. "Start" is read the same way after the set-up's last request (dakkio: 2 s after the release that the set-up arms; "start read" says if it came).`,
+      `"5 s after": RSS 5 s after the mass disconnect. TCP still delivers what the publishers' send buffers and the broker's receive buffers held when they closed (a graceful FIN follows the data), so the broker may still be processing it: that reading is RSS under load. "At rest": RSS once the broker used under 0.02 cores over a whole second with its main thread never seen runnable or in disk I/O (no request is sent to the broker while it drains), waiting at most ${maxDrainMs / 1000} s more after the 5 s reading; "drain" is how long it took to reach that first quiet second, counted from the disconnect. dakkio (started with DAKKIO_LOG_LEVEL=debug) is then read 2 s after its quiet-time heap release logs "${RELEASE_LOG_MESSAGE}" (it runs after ${DEFAULT_RELEASE_QUIET_MS / 1000} s of its own event loop under 5% utilisation; only a line after the disconnect counts, also one before the first quiet second), waiting at most ${releaseTimeoutMs / 1000} s: a cycle whose line never came says NONE (timeout) and was read at the timeout; bare Aedes, which has no such release, is read ${SETTLE_MS / 1000} s after its first quiet second. "Start" is read the same way after the set-up's last request (dakkio: 2 s after the release that the set-up arms; "start read" says if it came).`,
     ],
   });
 }

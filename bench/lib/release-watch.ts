@@ -6,12 +6,11 @@
  * (cli/quiet-detector.ts), and work of its own after a drain can restart that stretch; a reading a
  * fixed 24 s after the bench saw one quiet second came before the release once in five cycles (round 6:
  * 460 MiB = 4.07x start, back to 137 MiB a cycle later; bench/RESULTS.md). The release logs
- * RELEASE_LINE at debug level (cli/young-generation-release.ts), so the bench starts dakkio with
+ * RELEASE_LOG_MESSAGE at debug level (cli/young-generation-release.ts), so the bench starts dakkio with
  * DAKKIO_LOG_LEVEL=debug and waits for that line.
  */
+import { RELEASE_LOG_MESSAGE } from '../../cli/young-generation-release.ts';
 import type { ServerProcess } from './servers.ts';
-
-export const RELEASE_LINE = 'heap released at quiet time';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -40,7 +39,7 @@ export function watchReleases(server: ServerProcess): ReleaseWatch {
     const lines = (partial + chunk).split('\n');
     partial = lines.pop() ?? '';
     for (const l of lines) {
-      if (!l.includes(RELEASE_LINE)) continue;
+      if (!l.includes(RELEASE_LOG_MESSAGE)) continue;
       seen++;
       lastAt = performance.now();
       try {
