@@ -5,6 +5,7 @@ import type { IdGenerator } from '../ids.ts';
 import type { Logger } from '../logger.ts';
 import { buildPage, type Page, type PageRequest, resolvePage } from '../pagination.ts';
 import type { EventBus } from '../ports/event-bus.ts';
+import { createApiKeyByHash } from '../store/metadata/api-key-by-hash.ts';
 import type { MetadataDb } from '../store/metadata/sqlite-metadata-db.ts';
 import type { ApiKeysTable } from '../store/metadata/tables.ts';
 import {
@@ -87,6 +88,8 @@ export function createApiKeyService(opts: ApiKeyServiceOptions): ApiKeyService {
   });
   // Bumped by every invalidation: a lookup that raced an invalidation must not cache what it read.
   let epoch = 0;
+  // a cache miss's lookup: a prepared statement on SQLite (see api-key-by-hash.ts for why)
+  const byHash = createApiKeyByHash(db);
   const lastUsed = createLastUsedRecorder({ db, flushMs: opts.lastUsedFlushMs ?? 60_000, logger: opts.logger });
   const graceTimers = new Set<NodeJS.Timeout>();
   let closed = false;
@@ -228,11 +231,7 @@ export function createApiKeyService(opts: ApiKeyServiceOptions): ApiKeyService {
         // A cached entry is the hash of a stored (so well-formed) secret, so a hit skips them.
         if (!isWellFormedApiKey(secret)) throw unauthorized('invalid API key', 'invalid');
         const startEpoch = epoch;
-        const row = await db
-          .selectFrom('api_keys')
-          .selectAll()
-          .where((eb) => eb.or([eb('secret_hash', '=', hash), eb('previous_secret_hash', '=', hash)]))
-          .executeTakeFirst();
+        const row = await byHash(hash);
         if (!row) throw unauthorized('invalid API key', 'invalid');
         const isPrevious = row.secret_hash !== hash;
         entry = {

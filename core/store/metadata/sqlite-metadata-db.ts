@@ -8,6 +8,17 @@ export type MetadataDb = Kysely<MetadataDatabase>;
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
+/** The better-sqlite3 handle behind each Kysely this module made (not behind a `withPlugin` copy of it). */
+const handles = new WeakMap<MetadataDb, Database.Database>();
+
+/**
+ * The SQLite connection behind `db`, for the few hot lookups that run a prepared statement of their own
+ * (DESIGN.md: key verification may, behind its port); undefined for any other database.
+ */
+export function sqliteHandleOf(db: MetadataDb): Database.Database | undefined {
+  return handles.get(db);
+}
+
 /**
  * Opens (creating if needed) the SQLite metadata database and brings it to the
  * newest schema. `path` ':memory:' is allowed for tests.
@@ -20,6 +31,7 @@ export async function createSqliteMetadataDb(path: string): Promise<MetadataDb> 
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<MetadataDatabase>({ dialect: new SqliteDialect({ database: sqlite }) });
   await migrateToLatest(db);
+  handles.set(db, sqlite);
   return db;
 }
 
