@@ -4,7 +4,12 @@
  * user), each timed storm right after an untimed pass so dakkio's key cache is warm. Bare Aedes (no auth)
  * is measured too, as the broker's own ceiling. Broker CPU per connect from /proc.
  *
- *   npm run bench:connect -- [--clients=2000] [--runs=3] [--concurrency=50] [--compare=DIR]
+ *   npm run bench:connect -- [--clients=2000] [--runs=3] [--concurrency=50] [--compare=DIR] [--cold-keys]
+ *
+ * --cold-keys: every timed storm of a dakkio target connects with API keys its cache has never seen
+ * (its untimed pass uses another set, so the code is as warm as without it): the reconnect of a fleet
+ * whose keys were last checked minutes ago (a network blip, a load balancer failover), where every
+ * CONNECT's key lookup goes to the store. Mosquitto and bare Aedes are unaffected (no such cache).
  *
  * --compare=DIR: also runs bare Aedes and dakkio from another checkout (with its own
  * node_modules, e.g. the main branch), as extra targets in the same alternation: a
@@ -16,7 +21,14 @@ import { createKeys, setupDakkio } from './lib/dakkio-setup.ts';
 import { connectRaw, disconnectRaw } from './lib/mqtt-load.ts';
 import { cpuMeter, pinGenerator } from './lib/proc.ts';
 import { recordResults } from './lib/results.ts';
-import { type ServerProcess, mosquittoVersion, startBareAedes, startDakkio, startMosquitto, stopAll } from './lib/servers.ts';
+import {
+  type ServerProcess,
+  mosquittoVersion,
+  startBareAedes,
+  startDakkio,
+  startMosquitto,
+  stopAll,
+} from './lib/servers.ts';
 import { fmt, median, percentile, ratio, summarize } from './lib/stats.ts';
 
 const args = benchArgs({
@@ -24,7 +36,9 @@ const args = benchArgs({
   runs: { type: 'string', default: '3' },
   concurrency: { type: 'string', default: '50' },
   compare: { type: 'string', default: '' },
+  'cold-keys': { type: 'boolean', default: false },
 });
+const coldKeys = args['cold-keys'];
 const N = Number(args.clients);
 const runs = Number(args.runs);
 const concurrency = Number(args.concurrency);
@@ -61,6 +75,8 @@ interface Target {
   name: string;
   server: ServerProcess;
   creds: Creds;
+  /** the timed storm's credentials, when they differ from the untimed pass's (--cold-keys) */
+  timedCreds?: (run: number) => Creds;
   rates: number[];
   cpuPerConnectMs: number[];
   p50: number[];
@@ -87,7 +103,7 @@ async function measureOnce(t: Target, r: number) {
     { name: 'server', pid: t.server.pid },
     { name: 'gen', pid: 'self' },
   ]);
-  const s = await storm(t.server.ports.mqtt!, t.creds, `r${r}`);
+  const s = await storm(t.server.ports.mqtt!, t.timedCreds?.(r) ?? t.creds, `r${r}`);
   const cpu = meter.stop();
   const ok = s.sockets.length;
   const cpuMs = (cpu.server!.cpuSeconds * 1000) / Math.max(1, ok);
@@ -110,10 +126,11 @@ async function measureOnce(t: Target, r: number) {
 
 const users = Array.from({ length: N }, (_, i) => ({ username: `dev${i}`, password: `pw-${i}-${'x'.repeat(20)}` }));
 const targets: Target[] = [];
-const target = (name: string, server: ServerProcess, creds: Creds): Target => ({
+const target = (name: string, server: ServerProcess, creds: Creds, timedCreds?: (run: number) => Creds): Target => ({
   name,
   server,
   creds,
+  timedCreds,
   rates: [],
   cpuPerConnectMs: [],
   p50: [],
@@ -122,21 +139,30 @@ const target = (name: string, server: ServerProcess, creds: Creds): Target => ({
   serverCores: [],
   failures: 0,
 });
+// --cold-keys: N keys for the untimed passes, then N more for each timed storm
+const keyCount = coldKeys ? N * (runs + 1) : N;
+/** A dakkio target; with --cold-keys its timed storm r uses keys (r + 1) * N … (r + 2) * N - 1, never used before. */
+function dakkioTarget(suffix: string, server: ServerProcess, keys: string[]): Target {
+  const creds = (offset: number) => (i: number) => ({ username: `dev${i}`, password: keys[offset + i]! });
+  const name = `dakkio (API keys, ${coldKeys ? 'cold key cache' : 'warm'})${suffix}`;
+  return target(name, server, creds(0), coldKeys ? (r) => creds((r + 1) * N) : undefined);
+}
 try {
   // all three stay up (idle) and the runs alternate between them, so a burst of load
   // from elsewhere on this shared machine hits every target alike
   targets.push(target('bare Aedes (no auth)', await startBareAedes(core), () => ({})));
-  targets.push(target(`Mosquitto ${mosquittoVersion()} (password file)`, await startMosquitto(core, users), (i) => users[i]!));
+  targets.push(
+    target(`Mosquitto ${mosquittoVersion()} (password file)`, await startMosquitto(core, users), (i) => users[i]!),
+  );
   const d = await startDakkio(core);
   const f = await setupDakkio(`http://127.0.0.1:${d.ports.http}`, 1);
-  const keys = await createKeys(f, N);
-  targets.push(target('dakkio (API keys, warm)', d, (i) => ({ username: `dev${i}`, password: keys[i]! })));
+  targets.push(dakkioTarget('', d, await createKeys(f, keyCount)));
   if (args.compare) {
     const from = args.compare;
     targets.push(target(`bare Aedes (no auth) [${from}]`, await startBareAedes(core, from), () => ({})));
     const b = await startDakkio(core, { from });
-    const keysB = await createKeys(await setupDakkio(`http://127.0.0.1:${b.ports.http}`, 1), N);
-    targets.push(target(`dakkio (API keys, warm) [${from}]`, b, (i) => ({ username: `dev${i}`, password: keysB[i]! })));
+    const keysB = await createKeys(await setupDakkio(`http://127.0.0.1:${b.ports.http}`, 1), keyCount);
+    targets.push(dakkioTarget(` [${from}]`, b, keysB));
   }
   for (let r = 0; r < runs; r++) for (const t of targets) await measureOnce(t, r);
 } finally {
@@ -148,7 +174,7 @@ const mosq = rows.find((r) => r.name.startsWith('Mosquitto'));
 const aedes = rows.find((r) => r.name === 'bare Aedes (no auth)');
 recordResults({
   bench: 'bench:connect',
-  method: `${N} clients, each with its own credential, at most ${concurrency} CONNECTs pending; ${runs} timed storms per target${args.compare ? ` (targets marked [${args.compare}] run from that checkout)` : ''}, each right after an untimed pass of the same clients (dakkio's key cache holds an entry 30 s), alternating between targets (all ${N} connected, then all disconnected). At most ${concurrency} pending: more overflowed Mosquitto's listen backlog (1 s SYN retransmits). Raw TCP clients (MQTT 3.1.1, clean session).`,
+  method: `${N} clients, each with its own credential, at most ${concurrency} CONNECTs pending; ${runs} timed storms per target${args.compare ? ` (targets marked [${args.compare}] run from that checkout)` : ''}, each right after an untimed pass of the same clients (dakkio's key cache holds an entry 30 s)${coldKeys ? `; --cold-keys: each of dakkio's timed storms uses ${N} API keys its cache has never seen (its untimed pass uses another set), so every CONNECT looks its key up in the store` : ''}, alternating between targets (all ${N} connected, then all disconnected). At most ${concurrency} pending: more overflowed Mosquitto's listen backlog (1 s SYN retransmits). Raw TCP clients (MQTT 3.1.1, clean session).`,
   tables: [
     {
       columns: [
@@ -177,7 +203,7 @@ recordResults({
   ],
   notes: [
     'dakkio runs with DAKKIO_MQTT_CONNECT_RATE_PER_IP=0 (every client comes from 127.0.0.1).',
-    'Mosquitto\'s password file is hashed by mosquitto_passwd -U (its default PBKDF2-SHA512).',
+    "Mosquitto's password file is hashed by mosquitto_passwd -U (its default PBKDF2-SHA512).",
     'Servers pinned to core 0, generator to core 1 (taskset).',
     'bare Aedes is Aedes as installed by npm install: 1.2.0 with patches/ applied (aedes: no stream.pipeline or async iterator per CONNECT; mqtt-packet: no Duplex stream per parser; aedes-persistence: no second Readable around the outgoing queue).',
   ],
