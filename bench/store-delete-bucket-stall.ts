@@ -5,8 +5,13 @@
  * the background, until its deletion backlog is empty), the call's own time, and how many
  * small writes to the other bucket complete meanwhile.
  *
+ * `--op=retention` (task R): the hourly retention pass's deleteBefore(A, cutoff) instead, with
+ * the cutoff dropping the oldest `--drop` share (default 0.9) of every series of A — what a
+ * bucket whose retention was just lowered (365 -> 7 days, say) or a pass after downtime deletes.
+ * "until gone" is the call (it resolves when every older row is gone).
+ *
  *   npx tsx bench/store-delete-bucket-stall.ts --roots=main:/work/main,branch:. [--rounds=3] \
- *     [--stored=1000000] [--other=100000]
+ *     [--stored=1000000] [--other=100000] [--op=delete-bucket|retention] [--drop=0.9]
  *
  * A template readings.db is built once per `--stored` in the temp dir (reused by later
  * runs): `--stored` rows over 3,000 series (300 sources × 10 metrics, rows 1 s apart) in
@@ -45,12 +50,20 @@ const args = benchArgs({
   stored: { type: 'string', default: '1000000' },
   other: { type: 'string', default: '100000' },
   template: { type: 'string', default: '' },
+  op: { type: 'string', default: 'delete-bucket' },
+  drop: { type: 'string', default: '0.9' },
 });
 
 const A = 'b0000000000000000000000a';
 const B = 'b0000000000000000000000b';
 const T0 = Date.UTC(2026, 0, 1);
 const source = (i: number) => `d${String(i).padStart(23, '0')}`;
+if (args.op !== 'delete-bucket' && args.op !== 'retention') throw new Error(`--op: delete-bucket or retention, not ${args.op}`);
+const retention = args.op === 'retention';
+/** rows per series of A in the template (ts T0 + i s), and how many of them the retention cutoff drops */
+const perSeriesA = Math.ceil(Number(args.stored) / 3000);
+const droppedPerSeries = Math.floor(perSeriesA * Number(args.drop));
+const cutoff = T0 + droppedPerSeries * 1000;
 
 async function importStore(root: string) {
   const { createSqliteReadingStore } = (await import(pathToFileURL(join(root, 'core/store/sqlite-readings-store.ts')).href)) as typeof import('../core/store/sqlite-readings-store.ts');
@@ -89,7 +102,7 @@ async function child(): Promise<void> {
   const store = await open(path);
   await new Promise((r) => setImmediate(r));
   /** rows of deleted series still in `readings` (a branch that deletes them in the background says so in health) */
-  const detail = async () => (await store.health()).detail as { purgeSeries?: number; purgeSlices?: number };
+  const detail = async () => (await store.health()).detail as { purgeSeries?: number; purgeSlices?: number; retentionSlices?: number };
   const backlog = async () => (await detail()).purgeSeries ?? 0;
   let ts = T0 + 86_400_000_000;
   let k = 0;
@@ -111,24 +124,28 @@ async function child(): Promise<void> {
   };
   setTimeout(tick, 1);
   const started = performance.now();
-  await store.deleteBucket(A);
+  await (retention ? store.deleteBefore(A, cutoff) : store.deleteBucket(A));
   const callMs = performance.now() - started;
   while ((await backlog()) > 0) await new Promise((r) => setTimeout(r, 2));
   const doneMs = performance.now() - started;
-  const slices = (await detail()).purgeSlices ?? 0;
+  const slices = (retention ? (await detail()).retentionSlices : (await detail()).purgeSlices) ?? 0;
   maxGapMs = Math.max(maxGapMs, performance.now() - last);
   done = true;
   await new Promise((r) => setTimeout(r, 5));
-  const leftA = await store.queryRaw({ bucketId: A, from: 0, to: ts * 2, limitPerSeries: 1 });
+  const leftA = retention ? [] : await store.queryRaw({ bucketId: A, from: 0, to: ts * 2, limitPerSeries: 1 });
   const countB = (await store.countReadings([B], 0)).total;
+  // retention: exactly the rows at or after the cutoff are left in A
+  const countA = await store.countReadings([A], cutoff);
+  const wantA = retention ? 3000 * (perSeriesA - droppedPerSeries) : 0;
   await store.close();
   const raw = new Database(path, { readonly: true });
   const orphans = raw.prepare('SELECT count(*) FROM readings WHERE series_id NOT IN (SELECT id FROM series)').pluck().get() as number;
   raw.close();
   rmSync(dir, { recursive: true, force: true });
   const wantB = Math.ceil(Number(args.other) / 300) * 300 + writes * 10;
-  if (leftA.length > 0 || orphans > 0 || countB !== wantB) {
-    throw new Error(`wrong result: ${leftA.length} series of A left, ${orphans} orphan rows, B ${countB} rows (want ${wantB})`);
+  if (leftA.length > 0 || orphans > 0 || countB !== wantB || countA.total !== wantA || countA.since !== wantA) {
+    const a = `A ${countA.total} rows, ${countA.since} at or after the cutoff (want ${wantA})`;
+    throw new Error(`wrong result: ${leftA.length} series of A left, ${orphans} orphan rows, ${a}, B ${countB} rows (want ${wantB})`);
   }
   process.stdout.write(`${JSON.stringify({ callMs, doneMs, maxGapMs, writes, slices } satisfies Result)}\n`);
 }
@@ -151,6 +168,7 @@ async function parent(): Promise<void> {
     for (const r of roots) {
       loads.push(loadavg()[0]!);
       const argv = ['--import', 'tsx', self, '--child', `--root=${r.dir}`, `--template=${template}`, `--other=${args.other}`];
+      argv.push(`--stored=${args.stored}`, `--op=${args.op}`, `--drop=${args.drop}`);
       const p = spawnSync(process.execPath, argv, { cwd: r.dir, encoding: 'utf8', maxBuffer: 1 << 24 });
       if (p.status !== 0) throw new Error(`${r.name}: child failed: ${p.stderr}`);
       results.get(r.name)!.push(JSON.parse(p.stdout.trim().split('\n').pop()!) as Result);
@@ -159,7 +177,7 @@ async function parent(): Promise<void> {
   }
   const m = machineInfo();
   console.log(
-    `\n${new Date().toISOString()} — ${m.cores} cores, ${m.cpuModel}; Node ${m.node}; load average ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}; bucket A ${args.stored} rows over 3,000 series deleted, bucket B ${args.other} rows over 300 series ingesting`,
+    `\n${new Date().toISOString()} — ${m.cores} cores, ${m.cpuModel}; Node ${m.node}; load average ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}; bucket A ${args.stored} rows over 3,000 series${retention ? `, deleteBefore dropping ${3000 * droppedPerSeries} of them` : ' deleted'}, bucket B ${args.other} rows over 300 series ingesting`,
   );
   console.log('| root (commit) | n | longest event-loop gap ms, median (min–max) | call ms, median (min–max) | until all rows gone ms, median (min–max) | writes to B completed meanwhile, median | slices |');
   console.log('|---|---|---|---|---|---|---|');
