@@ -40,9 +40,10 @@ export interface SeriesPurge {
  * Rows per slice. A 1 M-row bucket (3,000 series) was deleted in ~130 ms on the shared
  * 2-core dev machine, ~0.13 µs a row, so 50,000 rows is a few ms; a slice also ends
  * after this many series, however few rows they hold (each costs a few statements).
+ * Retention's slices use the same budget (sqlite-readings-retention.ts).
  */
-const DEFAULT_SLICE_ROWS = 50_000;
-const SERIES_PER_SLICE = 200;
+export const DEFAULT_SLICE_ROWS = 50_000;
+export const SERIES_PER_SLICE = 200;
 /** after a failed slice (a disk error, say), the next try */
 const RETRY_MS = 1000;
 

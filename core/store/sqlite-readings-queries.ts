@@ -101,8 +101,6 @@ export function prepareQueries(db: Database.Database) {
       `SELECT ts - (ts % @iv) AS b, max(ts) AS ts, num, txt, kind
        FROM readings WHERE ${range} AND ${notStaged} GROUP BY b`,
     ),
-    deleteSeriesBefore: db.prepare<[number, number]>('DELETE FROM readings WHERE series_id = ? AND ts < ?'),
-    deleteStagingBefore: db.prepare<[number, number]>('DELETE FROM staging WHERE series_id = ? AND ts < ?'),
     /** the staged rows of the series in a JSON array of ids: one pass over the unindexed table */
     deleteStagingOf: db.prepare<[string]>('DELETE FROM staging WHERE series_id IN (SELECT value FROM json_each(?))'),
     /** the series rows of a JSON array of ids */

@@ -10,6 +10,7 @@ import { exportRows } from './sqlite-readings-export.ts';
 import { aggregateWithStaged, overlayRows } from './sqlite-readings-overlay.ts';
 import { createSeriesPurge, type SeriesPurge } from './sqlite-readings-purge.ts';
 import { prepareQueries } from './sqlite-readings-queries.ts';
+import { createSlicedRetention } from './sqlite-readings-retention.ts';
 import { decodeValue, openReadingsDb, type SeriesRow } from './sqlite-readings-schema.ts';
 import { createSqliteReadingsWriter } from './sqlite-readings-writer.ts';
 import { createSqliteStatsReader } from './sqlite-stats-reader.ts';
@@ -25,7 +26,7 @@ export interface SqliteReadingStoreOptions {
   mergeDelayMs?: number;
   /** rows moved into the indexed table per background merge slice (default 5,000; tests use tiny ones) */
   mergeSliceRows?: number;
-  /** rows of deleted series removed from `readings` per background slice (default 50,000; tests use tiny ones) */
+  /** rows removed from `readings` per slice by the deleted-series purge and retention (default 50,000) */
   purgeSliceRows?: number;
   /** WAL checkpoints off the event loop (sqlite-checkpointer.ts); tests shrink its thresholds */
   checkpoint?: Pick<CheckpointerOptions, 'intervalMs' | 'startAtBytes' | 'maxWalFrames'>;
@@ -65,8 +66,8 @@ const wrap = (err: unknown): DakkioError =>
  * table, so no read forces a merge: frequent ones would make small, page-scattering
  * merges, and a one-go merge of up to two generations holds the event loop for seconds
  * (the export: sqlite-readings-export.ts). Deletes remove the series and their staged
- * rows at once, their indexed rows in background slices (deleteSeries). Stats and counts
- * scan in a worker thread and count staged rows there (sqlite-stats-reader.ts).
+ * rows at once, their indexed rows in background slices (deleteSeries); retention deletes in slices too.
+ * Stats and counts scan in a worker thread and count staged rows there (sqlite-stats-reader.ts).
  * Background merges run in slices between event-loop turns (sqlite-readings-writer.ts).
  */
 export async function createSqliteReadingStore(options: SqliteReadingStoreOptions): Promise<ReadingStore> {
@@ -100,6 +101,7 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
   }
   const db = opened;
   const purger = purge;
+  const retention = createSlicedRetention(db, { sliceRows: options.purgeSliceRows });
   const openReaders = new Set<Database.Database>();
   const statsReader = createSqliteStatsReader(options.path);
   let closed = false;
@@ -120,10 +122,9 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
       .filter((s) => (!sources || sources.has(s.source_id)) && (!metrics || metrics.has(s.metric)));
   }
 
-  function run<T>(fn: () => T, mergeFirst = false): Promise<T> {
+  function run<T>(fn: () => T): Promise<T> {
     try {
       checkOpen();
-      if (mergeFirst) writer.mergeNow();
       return Promise.resolve(fn());
     } catch (err) {
       return Promise.reject(wrap(err));
@@ -220,16 +221,13 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
     deleteDataSource: (bucketId, dataSourceId) =>
       run(() => deleteSeries(selectSeries(bucketId, { dataSourceIds: [dataSourceId] }))),
 
-    // Retention runs hourly while ingest goes on: a merge first (up to two generations, seconds
-    // on the event loop) only when a staged row is older than the cutoff; otherwise every row to
-    // drop is already in `readings`.
+    // Retention runs hourly while ingest goes on: it merges first (up to two generations, seconds on the loop)
+    // only when a staged row is older than the cutoff, then deletes in slices (sqlite-readings-retention.ts).
     deleteBefore: (bucketId, cutoffMs) =>
-      run(() => {
-        const series = selectSeries(bucketId, {});
-        db.transaction(() => {
-          for (const s of series) q.deleteSeriesBefore.run(s.id, cutoffMs);
-        })();
-      }, writer.oldestStagedTs() < cutoffMs),
+      offLoop(() => {
+        if (writer.oldestStagedTs() < cutoffMs) writer.mergeNow();
+        return retention.deleteBefore(selectSeries(bucketId, {}).map((s) => s.id), cutoffMs);
+      }),
 
     // at quiet time: the writer's page cache (up to 32 MiB) is freed; merges re-read from the OS cache
     releaseMemory() { if (!closed) db.pragma('shrink_memory'); },
@@ -237,7 +235,8 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
       if (closed) return { ok: false, state: 'down', detail: { reason: 'closed' } };
       try {
         db.prepare('SELECT 1').get();
-        return { ok: true, state: 'ok', detail: { ...writer.status(), ...purger.status(), ...checkpointer!.status() } };
+        const detail = { ...writer.status(), ...purger.status(), ...retention.status(), ...checkpointer!.status() };
+        return { ok: true, state: 'ok', detail };
       } catch (err) {
         return { ok: false, state: 'down', detail: { error: String(err) } };
       }
@@ -246,6 +245,7 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
     async close() {
       if (closed) return;
       closed = true;
+      retention.close();
       for (const reader of openReaders) reader.close();
       openReaders.clear();
       await statsReader.close();
