@@ -10,7 +10,7 @@
  *     [--max-drain=300]   longest wait for the broker to come to rest after a cycle, seconds
  *     [--release-timeout=180]  dakkio: longest wait for its quiet-time release line once at rest, seconds
  *     [--dakkio-from=DIR]  run dakkio from another checkout (e.g. /work/main) for an A/B
- *   QOS0_DEBUG=1 prints the drain second by second.
+ *   QOS0_DEBUG=1 prints the drain second by second; QOS0_RELEASE_LINES=1 prints dakkio's release lines.
  */
 import type { Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';

@@ -42,6 +42,8 @@ export function watchReleases(server: ServerProcess): ReleaseWatch {
       if (!l.includes(RELEASE_LOG_MESSAGE)) continue;
       seen++;
       lastAt = performance.now();
+      // the release's own figures (its GCs' and trim's ms): QOS0_RELEASE_LINES=1 prints each line
+      if (process.env.QOS0_RELEASE_LINES === '1') process.stderr.write(`release line: ${l}\n`);
       try {
         lastMemory = JSON.parse(l.slice(l.indexOf('{'))).after;
       } catch {
