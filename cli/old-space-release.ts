@@ -22,11 +22,7 @@ export const OLD_GROWN_BYTES = 16 * 2 ** 20;
 /** Committed but free bytes of the old space, after the full GC, that make it compact. */
 export const OLD_FRAGMENTED_BYTES = 32 * 2 ** 20;
 
-/**
- * node's gc (--expose-gc): `{ type: 'minor' }` scavenges; no argument runs a full, synchronous GC.
- * Nothing else: Node 20's V8 runs a scavenge for any other options object, `{ type: 'major' }` and
- * `flavor: 'last-resort'` included (the memory-reducing GC is cli/last-resort-gc.ts).
- */
+/** node's gc (--expose-gc): `{ type: 'minor' }` scavenges; no argument runs a full, synchronous GC. */
 export type NodeGc = (options?: { type: 'minor' }) => void;
 
 /** Used (live and not yet collected) bytes of V8's old generation: the old space and the large-object space. */

@@ -1,7 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import type { Logger } from '../core/logger.ts';
-import { createLastResortGc, type LastResortGc } from './last-resort-gc.ts';
 import { createMallocTrim, type MallocTrim } from './malloc-trim.ts';
 import { memoryAtRest } from './memory-at-rest.ts';
 import {
@@ -45,8 +44,6 @@ export {
  *
  * Old space and native memory too: the same quiet moment first runs a full GC when the old generation
  * grew since the last one, and a compacting one when that leaves it sparse (cli/old-space-release.ts);
- * once those are done (not when the young release stopped for load), V8's last-resort GC, the one that
- * reduces the memory footprint (~60 ms for a ~35 MiB heap; cli/last-resort-gc.ts says why and how);
  * then, once the GCs have freed what they free, it frees caches that refill on demand (the readings
  * store's page cache) and gives malloc's free pages back to the OS (cli/malloc-trim.ts): the memory
  * that glibc's malloc kept after a burst (socket buffers, Buffers, SQLite pages).
@@ -150,8 +147,6 @@ export interface QuietReleaseOptions {
   logger: Logger;
   /** frees caches that refill on demand (the readings store's page cache), before the trim */
   releaseCaches?: (() => void) | undefined;
-  /** V8's memory-reducing GC, the last GC step (cli/last-resort-gc.ts); undefined: none */
-  lastResortGc?: LastResortGc | undefined;
   /** glibc's malloc_trim where it can be reached (cli/malloc-trim.ts); undefined: no trim */
   mallocTrim?: MallocTrim | undefined;
   gauges?: MemoryGauges;
@@ -204,7 +199,7 @@ export function createQuietRelease(o: QuietReleaseOptions): (utilization: number
     }
     const young = gauges.newSpace() > DEFAULT_QUIET.grownBytes ? releaseYoung(gc) : Promise.resolve(undefined);
     return young
-      .then(async (r) => {
+      .then((r) => {
         if (r?.aborted) {
           // load is back: freeing caches and trimming now would cost it; retry after the next quiet stretch
           decide.rearm();
@@ -214,9 +209,6 @@ export function createQuietRelease(o: QuietReleaseOptions): (utilization: number
           );
           return;
         }
-        const t0 = performance.now();
-        await o.lastResortGc?.().catch((err) => logger.warn({ err }, 'last-resort GC at quiet time failed'));
-        const lastResortMs = o.lastResortGc ? ms(t0) : undefined;
         const t = performance.now();
         try {
           o.releaseCaches?.();
@@ -233,8 +225,7 @@ export function createQuietRelease(o: QuietReleaseOptions): (utilization: number
               ms: Math.round(r.ms * 10) / 10,
             }
           : {};
-        const after = memoryAtRest();
-        logger.debug({ ...newSpace, ...full, lastResortMs, nativeMs: ms(t), after }, RELEASE_LOG_MESSAGE);
+        logger.debug({ ...newSpace, ...full, nativeMs: ms(t), after: memoryAtRest() }, RELEASE_LOG_MESSAGE);
       })
       .catch((err) => logger.warn({ err }, 'quiet-time release failed'))
       .finally(() => {
@@ -258,8 +249,6 @@ export interface YoungGenerationReleaseOptions {
   releaseCaches?: () => void;
   /** default: glibc's malloc_trim where it can be reached (cli/malloc-trim.ts) */
   mallocTrim?: MallocTrim | undefined;
-  /** default: V8's last-resort GC through the inspector where node has one (cli/last-resort-gc.ts) */
-  lastResortGc?: LastResortGc | undefined;
 }
 
 /**
@@ -277,17 +266,9 @@ export function startYoungGenerationRelease(
     return { stop() {} };
   }
   const mallocTrim = 'mallocTrim' in o ? o.mallocTrim : createMallocTrim();
-  const lastResortGc = 'lastResortGc' in o ? o.lastResortGc : createLastResortGc();
   const sampleMs = o.sampleMs ?? 250;
   const quietSamples = quietSamplesFor(o.quietMs ?? DEFAULT_RELEASE_QUIET_MS, sampleMs);
-  const sample = createQuietRelease({
-    gc,
-    logger,
-    releaseCaches: o.releaseCaches,
-    mallocTrim,
-    lastResortGc,
-    quietSamples,
-  });
+  const sample = createQuietRelease({ gc, logger, releaseCaches: o.releaseCaches, mallocTrim, quietSamples });
   let last = performance.eventLoopUtilization();
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
