@@ -22,7 +22,12 @@ export const OLD_GROWN_BYTES = 16 * 2 ** 20;
 /** Committed but free bytes of the old space, after the full GC, that make it compact. */
 export const OLD_FRAGMENTED_BYTES = 32 * 2 ** 20;
 
-/** node's gc (--expose-gc): `{ type: 'minor' }` scavenges; no argument runs a full, synchronous GC. */
+/**
+ * node's gc (--expose-gc): `{ type: 'minor' }` scavenges; no argument runs a full, synchronous GC.
+ * Nothing else: Node 20's V8 (11.3) reads only `type: 'minor'` and `execution: 'async'` from an
+ * options object and runs a scavenge for any other, `{ type: 'major', execution: 'sync', flavor:
+ * 'last-resort' }` included (--trace-gc: "Scavenge ... testing"; bench/RESULTS.md, task G).
+ */
 export type NodeGc = (options?: { type: 'minor' }) => void;
 
 /** Used (live and not yet collected) bytes of V8's old generation: the old space and the large-object space. */
