@@ -35,13 +35,15 @@ export interface Rest {
   breakdown?: string;
 }
 
-/** Anonymous and file-backed RSS (/proc/<pid>/smaps_rollup), and dakkio's own split of it at its release. */
+/** Anonymous (and lazily freed) and file-backed RSS (/proc/<pid>/smaps_rollup), and dakkio's own split of it at its release. */
 export function breakdownOf(pid: number, release?: Record<string, number>): string {
   let smaps = '';
   try {
     const t = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
     const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(t)?.[1] ?? Number.NaN);
-    smaps = `anon ${(kb('Anonymous') / 1024).toFixed(0)}, file ${((kb('Rss') - kb('Anonymous')) / 1024).toFixed(0)} MiB`;
+    // LazyFree: pages given back with MADV_FREE that the kernel has not reclaimed yet (still in RSS)
+    const lazy = kb('LazyFree') / 1024;
+    smaps = `anon ${(kb('Anonymous') / 1024).toFixed(0)} (lazy-free ${lazy.toFixed(1)}), file ${((kb('Rss') - kb('Anonymous')) / 1024).toFixed(0)} MiB`;
   } catch {
     smaps = 'no smaps_rollup';
   }
