@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { DEFAULT_RELEASE_QUIET_MS } from '../../cli/quiet-detector.ts';
 import { cpuMeter, rssBytesOf } from './proc.ts';
 import type { ReleaseWatch } from './release-watch.ts';
+import { smapsClasses } from './smaps-classes.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MiB = 2 ** 20;
@@ -43,7 +44,7 @@ export function breakdownOf(pid: number, release?: Record<string, number>): stri
     const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(t)?.[1] ?? Number.NaN);
     // LazyFree: pages given back with MADV_FREE that the kernel has not reclaimed yet (still in RSS)
     const lazy = kb('LazyFree') / 1024;
-    smaps = `anon ${(kb('Anonymous') / 1024).toFixed(0)} (lazy-free ${lazy.toFixed(1)}), file ${((kb('Rss') - kb('Anonymous')) / 1024).toFixed(0)} MiB`;
+    smaps = `anon ${(kb('Anonymous') / 1024).toFixed(0)} (lazy-free ${lazy.toFixed(1)}; ${smapsClasses(pid)}), file ${((kb('Rss') - kb('Anonymous')) / 1024).toFixed(0)} MiB`;
   } catch {
     smaps = 'no smaps_rollup';
   }
