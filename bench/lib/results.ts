@@ -1,5 +1,5 @@
 /** Prints a result table and appends it, dated, to bench/RESULTS.md. */
-import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
 import { machineInfo } from './machine.ts';
@@ -50,5 +50,8 @@ export function recordResults(r: Report): void {
       '# Benchmark results\n\nAppended by `npm run bench:<name>` (see bench/README.md). Newest at the bottom.\n\n',
     );
   }
-  appendFileSync(RESULTS_PATH, `${body}\n`);
+  // a section starts after a blank line even when the file was last edited by hand (a note line at its end)
+  const end = readFileSync(RESULTS_PATH, 'utf8').slice(-2);
+  const gap = end === '\n\n' ? '' : end.endsWith('\n') ? '\n' : '\n\n';
+  appendFileSync(RESULTS_PATH, `${gap}${body}\n`);
 }
