@@ -49,7 +49,7 @@ function remoteIp(client: Client): string {
 class ClientSession implements Session {
   readonly clientId: string;
   dropped = false;
-  readonly watched = new Set<string>();
+  watched: Set<string> | undefined = undefined;
   expiryTimer: NodeJS.Timeout | undefined = undefined;
   constructor(
     readonly connection: Client,

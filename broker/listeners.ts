@@ -80,11 +80,16 @@ export async function startListeners(
 ): Promise<Listeners> {
   const servers: AnyServer[] = [];
   const sockets = new Set<Socket>();
+  // one listener function for every socket, `this` being the socket: a closure and once()'s
+  // wrapper per connection were garbage on every CONNECT (a socket closes once)
+  const untrack = function (this: Socket) {
+    sockets.delete(this);
+  };
   const track = (server: AnyServer) => {
     servers.push(server);
     server.on('connection', (socket: Socket) => {
       sockets.add(socket);
-      socket.once('close', () => sockets.delete(socket));
+      socket.on('close', untrack);
     });
     return server;
   };

@@ -4,7 +4,16 @@ import { systemClock } from '../core/clock.ts';
 import { createSessionRegistry, type Session } from './sessions.ts';
 
 const principal = (keyId: string, ownerId = 'owner-1'): DevicePrincipal =>
-  ({ kind: 'api-key', keyId, ownerId, permissions: ['write'], bucketIds: null, expiresAt: null, rules: null, secretFingerprint: 'f' }) as DevicePrincipal;
+  ({
+    kind: 'api-key',
+    keyId,
+    ownerId,
+    permissions: ['write'],
+    bucketIds: null,
+    expiresAt: null,
+    rules: null,
+    secretFingerprint: 'f',
+  }) as DevicePrincipal;
 
 const session = (clientId: string, p: DevicePrincipal | null): Session => ({
   clientId,
@@ -14,7 +23,7 @@ const session = (clientId: string, p: DevicePrincipal | null): Session => ({
   ip: '127.0.0.1',
   lastVerifiedAt: 0,
   dropped: false,
-  watched: new Set(),
+  watched: undefined,
 });
 
 describe('session registry: sessions by key', () => {
@@ -58,5 +67,32 @@ describe('session registry: sessions by key', () => {
     reg.remove(a);
     expect(reg.byClientId('a')).toBeUndefined();
     expect(reg.byClientId('anon')).toBe(anon);
+  });
+});
+
+describe('session registry: watched buckets', () => {
+  it('gives a session its watched set at its first subscription and forgets its buckets when it ends', () => {
+    const reg = createSessionRegistry(systemClock);
+    const a = session('a', principal('k1'));
+    const b = session('b', principal('k2'));
+    reg.add(a);
+    reg.add(b);
+    reg.remove(b); // never subscribed: nothing to forget
+    expect(a.watched).toBeUndefined();
+    reg.watch(a, 'bucket-1');
+    reg.watch(a, 'bucket-1');
+    reg.watch(a, 'bucket-2');
+    expect([...(a.watched ?? [])]).toEqual(['bucket-1', 'bucket-2']);
+    const c = session('c', principal('k3'));
+    reg.add(c);
+    reg.watch(c, 'bucket-1');
+    reg.remove(a);
+    expect(reg.hasWatchers('bucket-1')).toBe(true);
+    expect(reg.hasWatchers('bucket-2')).toBe(false);
+    reg.remove(c);
+    expect(reg.hasWatchers('bucket-1')).toBe(false);
+    // a session that is not (or no longer) registered watches nothing
+    reg.watch(c, 'bucket-3');
+    expect(reg.hasWatchers('bucket-3')).toBe(false);
   });
 });

@@ -23,14 +23,21 @@ export interface Session {
   lastVerifiedAt: number;
   /** set once the session is being dropped: its will is not published and its publishes are refused */
   dropped: boolean;
-  /** buckets this session was granted a subscription in (never shrinks until the session ends) */
-  readonly watched: Set<string>;
+  /**
+   * buckets this session was granted a subscription in (never shrinks until the session ends);
+   * undefined until its first one: most devices only publish, and a Set per CONNECT was garbage
+   */
+  watched: Set<string> | undefined;
   expiryTimer?: NodeJS.Timeout | undefined;
 }
 
 export const ownerOf = (principal: DevicePrincipal | null): string | null => principal?.ownerId ?? null;
 export const keyOf = (principal: DevicePrincipal | null): string | null =>
-  principal?.kind === 'api-key' ? principal.keyId : principal?.kind === 'mqtt-credential' ? principal.credentialId : null;
+  principal?.kind === 'api-key'
+    ? principal.keyId
+    : principal?.kind === 'mqtt-credential'
+      ? principal.credentialId
+      : null;
 
 // setTimeout overflows past 2^31-1 ms (~24.8 days); longer expiries are re-armed
 const MAX_TIMER_MS = 2_147_483_647;
@@ -79,12 +86,14 @@ export function createSessionRegistry(clock: Clock): SessionRegistry {
     remove(session) {
       if (!sessions.delete(session)) return;
       clearTimeout(session.expiryTimer);
-      for (const bucketId of session.watched) {
-        const n = (watchers.get(bucketId) ?? 1) - 1;
-        if (n <= 0) watchers.delete(bucketId);
-        else watchers.set(bucketId, n);
+      if (session.watched) {
+        for (const bucketId of session.watched) {
+          const n = (watchers.get(bucketId) ?? 1) - 1;
+          if (n <= 0) watchers.delete(bucketId);
+          else watchers.set(bucketId, n);
+        }
+        session.watched.clear();
       }
-      session.watched.clear();
       // a same-owner takeover already replaced this entry with the new session
       if (byClient.get(session.clientId) === session) byClient.delete(session.clientId);
       const key = indexKey(session);
@@ -101,7 +110,8 @@ export function createSessionRegistry(clock: Clock): SessionRegistry {
       return held === undefined ? [] : held instanceof Set ? [...held] : [held];
     },
     watch(session, bucketId) {
-      if (!sessions.has(session) || session.watched.has(bucketId)) return;
+      if (!sessions.has(session) || session.watched?.has(bucketId)) return;
+      session.watched ??= new Set();
       session.watched.add(bucketId);
       watchers.set(bucketId, (watchers.get(bucketId) ?? 0) + 1);
     },

@@ -26,7 +26,11 @@ export function createSubscriptionAcl(o: {
 }) {
   const { deps, sessions, sessionOf, counters } = o;
 
-  function authorizeSubscribe(client: Client, sub: Subscription, answer: (err: Error | null, sub?: Subscription | null) => void) {
+  function authorizeSubscribe(
+    client: Client,
+    sub: Subscription,
+    answer: (err: Error | null, sub?: Subscription | null) => void,
+  ) {
     const cb = (err: Error | null, granted?: Subscription | null) => {
       if (granted) o.onGranted(client, granted.topic);
       answer(err, granted);
@@ -79,7 +83,9 @@ export function createSubscriptionAcl(o: {
     const subs = (client as unknown as { subscriptions: Record<string, { qos?: number }> }).subscriptions;
     const granted = grantedQos(subs, packet.topic);
     if (granted < 1 || granted >= allowed.qos) return allowed;
-    return Object.assign(Object.create(Object.getPrototypeOf(allowed)) as AedesPublishPacket, allowed, { qos: granted });
+    return Object.assign(Object.create(Object.getPrototypeOf(allowed)) as AedesPublishPacket, allowed, {
+      qos: granted,
+    });
   }
 
   function mayForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
@@ -94,7 +100,7 @@ export function createSubscriptionAcl(o: {
       const canRead = deps.otherTopics?.canRead;
       return !canRead || canRead(principal, session.clientId, packet.topic) ? packet : null;
     }
-    if (!session.watched.has(bucketId)) return null;
+    if (!session.watched?.has(bucketId)) return null;
     if (principal?.kind === 'api-key' && !keyAllows(principal, bucketId, 'read')) return null;
     return packet;
   }
