@@ -49,6 +49,7 @@ export async function createCoreEnv(opts: CoreEnvOptions = {}) {
 
   const deps: BrokerDeps = {
     verifyApiKey: (secret) => keys.verify(secret),
+    verifyApiKeyCached: (secret) => keys.verifyCached(secret),
     ingest,
     parseDataPayload: parseMqttDataPayload,
     parseMetricPayload: parseMqttMetricPayload,
