@@ -74,74 +74,32 @@ export function createAuthenticate(ctx: AuthenticateContext): AuthenticateHandle
 
   type Done = Parameters<AuthenticateHandler>[3];
   // declared once, not per CONNECT: closures made per call cost allocation (and tsx's name helper)
-  /** A counted refusal, to answer with. */
-  const refusal = (code: number, reason: string, message: string): AuthenticateError => {
+  const refuse = (done: Done, code: number, reason: string, message: string) => {
     counters.refused(reason);
-    return authError(code, message);
+    done(authError(code, message), null);
   };
-  const refuse = (done: Done, code: number, reason: string, message: string) =>
-    done(refusal(code, reason, message), null);
   const fail = (done: Done, err: unknown) => {
     const code = connackForError(err);
     const reason = isDakkioError(err) ? (err.credentialProblem ?? err.code) : 'internal';
     if (code === ConnackCode.serverUnavailable) log.error({ err }, 'mqtt authentication failed');
     refuse(done, code, reason, isDakkioError(err) ? err.message : 'server unavailable');
   };
-  /** Answers a verified (or anonymous) CONNECT: refused for the reason returned, or accepted (null). */
-  const answer = (done: Done, err: AuthenticateError | null) => (err ? done(err, null) : done(null, true));
 
-  /** What needs no credential: a closing broker, an empty persistent client id. Answers and returns true if refused. */
-  function refusedUpFront(client: Client, done: Done): boolean {
-    if (ctx.isClosing()) {
-      refuse(done, ConnackCode.serverUnavailable, 'shutting_down', 'server shutting down');
-      return true;
-    }
+  async function admit(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: Done,
+  ): Promise<void> {
+    if (ctx.isClosing()) return refuse(done, ConnackCode.serverUnavailable, 'shutting_down', 'server shutting down');
     if (ctx.hasEmptyPersistentId?.(client)) {
-      refuse(
+      return refuse(
         done,
         ConnackCode.identifierRejected,
         'client_id_rejected',
         'an empty client id needs clean session [MQTT-3.1.3-8]',
       );
-      return true;
     }
-    return false;
-  }
-
-  /**
-   * The checks after verification, then the session: returns the refusal, or null once the session
-   * is registered (the caller answers, so this runs the same on the synchronous and async paths).
-   */
-  function settle(
-    client: Client,
-    principal: DevicePrincipal | null,
-    secret: string | undefined,
-  ): AuthenticateError | null {
-    if (principal?.kind === 'api-key' && principal.expiresAt !== null && principal.expiresAt <= deps.clock.now()) {
-      return refusal(ConnackCode.notAuthorized, 'expired', 'the API key has expired');
-    }
-    // A live client id under another owner is refused instead of kicking that device;
-    // the same owner reconnecting takes over [MQTT-3.1.4-2].
-    const existing = sessions.byClientId(client.id);
-    if (existing && !existing.dropped && ownerOf(existing.principal) !== ownerOf(principal)) {
-      return refusal(ConnackCode.identifierRejected, 'client_id_in_use', 'client id in use by another account');
-    }
-    if (client.closed || ctx.isClosing()) return authError(ConnackCode.serverUnavailable, 'connection closed');
-    ctx.onSession(
-      client,
-      new ClientSession(client, principal, principal?.kind === 'api-key' ? secret : undefined, deps.clock.now()),
-    );
-    counters.inc(COUNTER.connectionsAccepted);
-    return null;
-  }
-
-  /** The path that may wait: the per-IP limiter, a key-cache miss, legacy credentials. */
-  async function admit(
-    client: Client,
-    username: string | undefined,
-    secret: string | undefined,
-    done: Done,
-  ): Promise<void> {
     if (connectLimiter) {
       try {
         await connectLimiter.consume(remoteIp(client));
@@ -149,6 +107,7 @@ export function createAuthenticate(ctx: AuthenticateContext): AuthenticateHandle
         return refuse(done, ConnackCode.serverUnavailable, 'rate_limited', 'too many connections from this address');
       }
     }
+    const secret = password?.toString('utf8');
     let principal: DevicePrincipal | null = null;
     if (!secret) {
       if (!options.allowAnonymous)
@@ -161,24 +120,23 @@ export function createAuthenticate(ctx: AuthenticateContext): AuthenticateHandle
     } else {
       return refuse(done, ConnackCode.badUsernameOrPassword, 'invalid', 'the password must be an API key');
     }
-    answer(done, settle(client, principal, secret));
+    if (principal?.kind === 'api-key' && principal.expiresAt !== null && principal.expiresAt <= deps.clock.now()) {
+      return refuse(done, ConnackCode.notAuthorized, 'expired', 'the API key has expired');
+    }
+    // A live client id under another owner is refused instead of kicking that device;
+    // the same owner reconnecting takes over [MQTT-3.1.4-2].
+    const existing = sessions.byClientId(client.id);
+    if (existing && !existing.dropped && ownerOf(existing.principal) !== ownerOf(principal)) {
+      return refuse(done, ConnackCode.identifierRejected, 'client_id_in_use', 'client id in use by another account');
+    }
+    if (client.closed || ctx.isClosing())
+      return done(authError(ConnackCode.serverUnavailable, 'connection closed'), null);
+    ctx.onSession(client, new ClientSession(client, principal, principal?.kind === 'api-key' ? secret : undefined, deps.clock.now()));
+    counters.inc(COUNTER.connectionsAccepted);
+    done(null, true);
   }
 
   return function authenticate(client, username, password, done) {
-    if (refusedUpFront(client, done)) return;
-    const secret = password?.toString('utf8');
-    // A key whose verification is cached, with no per-IP limit to wait for (the common CONNECT):
-    // answered now. admit() would make two promises and two microtask turns of it.
-    if (connectLimiter === null && deps.verifyApiKeyCached && secret?.startsWith('dakkio_')) {
-      let settled: AuthenticateError | null | undefined;
-      try {
-        const principal = deps.verifyApiKeyCached(secret);
-        settled = principal === undefined ? undefined : settle(client, principal, secret);
-      } catch (err) {
-        return fail(done, err);
-      }
-      if (settled !== undefined) return answer(done, settled);
-    }
-    admit(client, username, secret, done).catch((err: unknown) => fail(done, err));
+    admit(client, username, password, done).catch((err: unknown) => fail(done, err));
   };
 }

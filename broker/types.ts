@@ -66,12 +66,6 @@ export interface OtherTopicAcl {
 export interface BrokerDeps {
   /** core/auth: throws DakkioError('unauthorized') with credentialProblem set. */
   verifyApiKey(secret: string): Promise<ApiKeyPrincipal>;
-  /**
-   * core/auth: verifyApiKey answered synchronously when the key's verification is cached
-   * (throws as verifyApiKey does), undefined when the store has to be asked. Optional: without
-   * it every CONNECT awaits verifyApiKey.
-   */
-  verifyApiKeyCached?(secret: string): ApiKeyPrincipal | undefined;
   ingest: BrokerIngest;
   /** core/ingest parseMqttDataPayload: throws DakkioError invalid_json / validation_failed. */
   parseDataPayload(payload: Buffer, receivedAt: number): MqttParsedReading | MqttParsedReading[];
@@ -84,11 +78,7 @@ export interface BrokerDeps {
   logger: Logger;
   clock: Clock;
   /** Legacy username/password credentials (mosquitto-compat); null = refused. */
-  authenticateOther?: (
-    username: string | undefined,
-    password: string,
-    clientId: string,
-  ) => Promise<DevicePrincipal | null>;
+  authenticateOther?: (username: string | undefined, password: string, clientId: string) => Promise<DevicePrincipal | null>;
   /** Topics outside dakkio/; without it they are refused. */
   otherTopics?: OtherTopicAcl;
 }

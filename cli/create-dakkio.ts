@@ -177,7 +177,6 @@ export async function createDakkio(
 
     const broker = await startBroker(config, {
       verifyApiKey: (s) => apiKeys.verify(s),
-      verifyApiKeyCached: (s) => apiKeys.verifyCached(s),
       ingest,
       parseDataPayload: parseMqttDataPayload,
       parseMetricPayload: parseMqttMetricPayload,

@@ -49,7 +49,6 @@ export async function createCoreEnv(opts: CoreEnvOptions = {}) {
 
   const deps: BrokerDeps = {
     verifyApiKey: (secret) => keys.verify(secret),
-    verifyApiKeyCached: (secret) => keys.verifyCached(secret),
     ingest,
     parseDataPayload: parseMqttDataPayload,
     parseMetricPayload: parseMqttMetricPayload,

