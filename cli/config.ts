@@ -5,6 +5,7 @@
  * the setting.
  */
 import { z } from 'zod';
+import { SQLITE_SYNCHRONOUS_LEVELS } from '../core/store/sqlite-synchronous.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const bool = z
@@ -66,6 +67,12 @@ export const settings = {
     schema: z.enum(['sqlite', 'questdb']),
     default: 'sqlite',
     help: 'readings store: sqlite (embedded) or questdb',
+  }),
+  sqliteSynchronous: setting({
+    env: 'DAKKIO_SQLITE_SYNCHRONOUS',
+    schema: z.enum(SQLITE_SYNCHRONOUS_LEVELS),
+    default: 'normal',
+    help: 'SQLite commits (readings.db, dakkio.db): normal = acknowledged data survives a crash of dakkio, not a power cut or OS crash; full = fsync per commit, survives both',
   }),
   questdbUrl: setting({
     env: 'DAKKIO_QUESTDB_URL',

@@ -70,7 +70,7 @@ export async function createDakkio(
   try {
     const events = createLocalEventBus(rootLogger.child({ component: 'events' }));
     closers.push({ name: 'events', close: () => events.close() });
-    const db = await createSqliteMetadataDb(join(dataDir, 'dakkio.db'));
+    const db = await createSqliteMetadataDb(join(dataDir, 'dakkio.db'), { synchronous: config.sqliteSynchronous });
     closers.push({ name: 'metadata-db', close: () => db.destroy() });
 
     const readingStore = await openReadingStore(config, dataDir, clock, rootLogger);

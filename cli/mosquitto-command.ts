@@ -17,7 +17,9 @@ export async function runMosquittoCommand(argv: string[], config: Config): Promi
     process.stderr.write(`${MOSQUITTO_IMPORT_USAGE}\n`);
     return 2;
   }
-  const db = await createSqliteMetadataDb(join(resolve(config.dataDir), 'dakkio.db'));
+  const db = await createSqliteMetadataDb(join(resolve(config.dataDir), 'dakkio.db'), {
+    synchronous: config.sqliteSynchronous,
+  });
   const events = createLocalEventBus();
   try {
     const importer = createMosquittoImporter({ db, clock: systemClock, ids: createIdGenerator(), events });

@@ -22,5 +22,6 @@ export function openReadingStore(config: Config, dataDir: string, clock: Clock, 
     path: join(dataDir, 'readings.db'),
     logger: logger.child({ component: 'readings' }),
     clock,
+    synchronous: config.sqliteSynchronous,
   });
 }

@@ -3,7 +3,7 @@
  *
  * SQLite's automatic checkpoint runs inside the commit that crosses
  * wal_autocheckpoint pages: it copies the WAL's pages into the database file and
- * fsyncs it (synchronous = NORMAL) on the thread that committed — the event loop.
+ * fsyncs it (at synchronous NORMAL and FULL) on the thread that committed — the event loop.
  * On a 10 M-row table that made merge slices ~3x slower (48 vs 15 ms p50) and put
  * 100-500 ms stalls into the PUBACK stream. So the writer connection runs with
  * wal_autocheckpoint = 0 and a worker thread with its own connection runs PASSIVE
@@ -31,6 +31,7 @@ import type { Worker } from 'node:worker_threads';
 import { spawnSmallHeapWorker } from './small-heap-worker.ts';
 import type Database from 'better-sqlite3';
 import type { Logger } from '../logger.ts';
+import { type SqliteSynchronous, synchronousPragma } from './sqlite-synchronous.ts';
 
 const driverPath = createRequire(import.meta.url).resolve('better-sqlite3');
 
@@ -39,6 +40,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driverPath);
 const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('busy_timeout = 1000');
+db.pragma(workerData.synchronousPragma);
 parentPort.on('message', () => {
   try {
     const started = performance.now();
@@ -53,6 +55,8 @@ parentPort.on('message', () => {
 export interface CheckpointerOptions {
   path: string;
   logger: Logger;
+  /** the store's level, for the worker's connection too (sqlite-synchronous.ts says why; default 'normal') */
+  synchronous?: SqliteSynchronous;
   /** how often to look at the WAL (default 200 ms) */
   intervalMs?: number;
   /** start the worker once the WAL file is this big (default 4 MiB, SQLite's default 1,000 pages) */
@@ -95,7 +99,11 @@ export function startCheckpointer(db: Database.Database, o: CheckpointerOptions)
   const slowWriterMs = o.slowWriterCheckpointMs ?? 100;
 
   function spawn(): Worker {
-    const w = spawnSmallHeapWorker(workerSource, { path: o.path, driverPath });
+    const w = spawnSmallHeapWorker(workerSource, {
+      path: o.path,
+      driverPath,
+      synchronousPragma: synchronousPragma(o.synchronous),
+    });
     w.unref();
     w.on('message', (m: { log?: number; checkpointed?: number; ms?: number; error?: string }) => {
       inFlight = false;

@@ -11,6 +11,7 @@
 import Database from 'better-sqlite3';
 import { DakkioError } from '../errors.ts';
 import type { ReadingValue } from '../readings.ts';
+import { applySynchronous, type SqliteSynchronous } from './sqlite-synchronous.ts';
 
 /**
  * 2: `series_tombstones` (deleted series whose rows are still being purged from `readings`,
@@ -84,11 +85,11 @@ export interface SeriesRow {
 }
 
 /** Opens (and creates or checks the schema of) the store's writer connection. */
-export function openReadingsDb(path: string): Database.Database {
+export function openReadingsDb(path: string, synchronous: SqliteSynchronous = 'normal'): Database.Database {
   const db = new Database(path);
   try {
     db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+    applySynchronous(db, synchronous);
     db.pragma('busy_timeout = 5000');
     // Merges touch many index pages; a 32 MiB cache keeps the hot ones.
     db.pragma('cache_size = -32768');

@@ -14,6 +14,7 @@ import { createSlicedRetention } from './sqlite-readings-retention.ts';
 import { decodeValue, openReadingsDb, type SeriesRow } from './sqlite-readings-schema.ts';
 import { createSqliteReadingsWriter } from './sqlite-readings-writer.ts';
 import { createSqliteStatsReader } from './sqlite-stats-reader.ts';
+import type { SqliteSynchronous } from './sqlite-synchronous.ts';
 
 export interface SqliteReadingStoreOptions {
   /** readings.db in the data dir */
@@ -28,6 +29,8 @@ export interface SqliteReadingStoreOptions {
   mergeSliceRows?: number;
   /** rows removed from `readings` per slice by the deleted-series purge and retention (default 50,000) */
   purgeSliceRows?: number;
+  /** 'normal' (default): an acknowledged write survives a crash of dakkio; 'full': a power cut too */
+  synchronous?: SqliteSynchronous;
   /** WAL checkpoints off the event loop (sqlite-checkpointer.ts); tests shrink its thresholds */
   checkpoint?: Pick<CheckpointerOptions, 'intervalMs' | 'startAtBytes' | 'maxWalFrames'>;
 }
@@ -55,11 +58,8 @@ const wrap = (err: unknown): DakkioError =>
 /**
  * The embedded ReadingStore: better-sqlite3 12, WAL, its own database file.
  *
- * Durability: `synchronous = NORMAL` in WAL mode. A commit is in the OS page cache
- * when write() resolves, so it survives SIGKILL of the process (the contract), but
- * not a power cut. FULL would fsync the WAL on every group commit, which costs a disk
- * flush per acknowledgement; power-loss durability is a job for the server-grade
- * store (QuestDB) or a UPS, not for the embedded default.
+ * Durability (sqlite-synchronous.ts): a resolved write() is in the WAL, so it survives SIGKILL (the
+ * contract); at synchronous 'full' the WAL was fsynced too: it survives a power cut or OS crash as well.
  *
  * Reads see "last write wins" across both parts. queryRaw, queryAggregate, latest and
  * streamRaw lay the staged rows (mirrored in memory by the writer) over the indexed
@@ -72,14 +72,14 @@ const wrap = (err: unknown): DakkioError =>
  */
 export async function createSqliteReadingStore(options: SqliteReadingStoreOptions): Promise<ReadingStore> {
   const logger = options.logger.child({ component: 'sqlite-readings' });
-  const clock = options.clock ?? systemClock;
+  const { synchronous, clock = systemClock } = options;
   let opened: Database.Database | undefined;
   let q: ReturnType<typeof prepareQueries>;
   let writer: ReturnType<typeof createSqliteReadingsWriter>;
   let purge: SeriesPurge | undefined;
   let checkpointer: Checkpointer | undefined;
   try {
-    opened = openReadingsDb(options.path);
+    opened = openReadingsDb(options.path, synchronous);
     q = prepareQueries(opened);
     // Also merges rows a killed process left staged.
     writer = createSqliteReadingsWriter(opened, {
@@ -91,7 +91,7 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
     });
     // Also resumes the purge of series deleted before a kill or close.
     purge = createSeriesPurge(opened, { logger, sliceRows: options.purgeSliceRows });
-    checkpointer = startCheckpointer(opened, { path: options.path, logger, ...options.checkpoint });
+    checkpointer = startCheckpointer(opened, { path: options.path, logger, synchronous, ...options.checkpoint });
   } catch (err) {
     purge?.close();
     void checkpointer?.close();

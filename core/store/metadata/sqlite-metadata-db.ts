@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type MigrationProvider } from 'kysely';
 import { DakkioError } from '../../errors.ts';
+import { applySynchronous, type SqliteSynchronous } from '../sqlite-synchronous.ts';
 import { migrations } from './migrations/index.ts';
 import type { MetadataDatabase } from './tables.ts';
 
@@ -19,14 +20,19 @@ export function sqliteHandleOf(db: MetadataDb): Database.Database | undefined {
   return handles.get(db);
 }
 
+export interface SqliteMetadataDbOptions {
+  /** how durable an acknowledged change is (default 'normal'; ../sqlite-synchronous.ts) */
+  synchronous?: SqliteSynchronous;
+}
+
 /**
  * Opens (creating if needed) the SQLite metadata database and brings it to the
  * newest schema. `path` ':memory:' is allowed for tests.
  */
-export async function createSqliteMetadataDb(path: string): Promise<MetadataDb> {
+export async function createSqliteMetadataDb(path: string, options: SqliteMetadataDbOptions = {}): Promise<MetadataDb> {
   const sqlite = new Database(path);
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
+  applySynchronous(sqlite, options.synchronous);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<MetadataDatabase>({ dialect: new SqliteDialect({ database: sqlite }) });
