@@ -5,6 +5,7 @@
  *   npm run bench:mqtt-ingest -- [--duration=10] [--runs=3] [--publishers=10,100]
  *     [--window=20] [--qos=1,0] [--series=100,3000] [--questdb] [--sustained] [--prefill=N]
  *     [--half-rate] [--timestamps=backfill|now] [--questdb-core=server|generator]
+ *     [--sqlite-synchronous=normal,full]
  *
  * --sustained: 60 s (or --duration) at 3,000 series, QoS 1, 100 × 20, bare Aedes and
  *   dakkio sqlite, per-second PUBACKs printed.
@@ -15,6 +16,8 @@
  *   20), then --runs runs paced at half that rate; reports PUBACK latency p50/p95/p99.
  * --timestamps: `backfill` (default) stamps readings with per-topic counters from 30 days ago,
  *   `now` with wall-clock time, as live devices do (bench/lib/bench-timestamps.ts says what it changes).
+ * --sqlite-synchronous=normal,full: one dakkio SQLite target per DAKKIO_SQLITE_SYNCHRONOUS level,
+ *   alternated in the same run (bench/lib/sqlite-synchronous-targets.ts).
  */
 import { benchArgs, numList } from './lib/args.ts';
 import { type TimestampMode, useTimestamps } from './lib/bench-timestamps.ts';
@@ -32,6 +35,7 @@ import {
   stopAll,
 } from './lib/servers.ts';
 import { type Row, reportMqttIngest } from './lib/mqtt-ingest-report.ts';
+import { sqliteSynchronousTargets, type SqliteSynchronousTarget } from './lib/sqlite-synchronous-targets.ts';
 import { percentile } from './lib/stats.ts';
 
 const args = benchArgs({
@@ -47,7 +51,9 @@ const args = benchArgs({
   prefill: { type: 'string', default: '0' },
   'half-rate': { type: 'boolean', default: false },
   timestamps: { type: 'string', default: 'backfill' },
+  'sqlite-synchronous': { type: 'string' },
 });
+const syncTargets = sqliteSynchronousTargets(args['sqlite-synchronous']);
 if (args.timestamps !== 'now' && args.timestamps !== 'backfill')
   throw new Error('--timestamps must be now or backfill');
 useTimestamps(args.timestamps as TimestampMode);
@@ -170,7 +176,11 @@ async function measureOnce(t: Target, series: number, publishers: number, qos: 0
   return res;
 }
 
-async function dakkioTarget(store: 'sqlite' | 'questdb', cleanup: (() => Promise<void>)[]): Promise<Target> {
+async function dakkioTarget(
+  store: 'sqlite' | 'questdb',
+  cleanup: (() => Promise<void>)[],
+  sync: SqliteSynchronousTarget = { suffix: '', env: {} },
+): Promise<Target> {
   let qdb: BenchQuestDb | undefined;
   if (store === 'questdb') {
     qdb = await startBenchQuestDb(questdbCore);
@@ -178,10 +188,10 @@ async function dakkioTarget(store: 'sqlite' | 'questdb', cleanup: (() => Promise
   }
   if (store === 'sqlite' && prefill) {
     const start = async () => {
-      const server = await startDakkio(core, { store, dataDir: prefill.copy() });
+      const server = await startDakkio(core, { store, dataDir: prefill.copy(), env: sync.env });
       return { server, fixture: await attachDakkio(`http://127.0.0.1:${server.ports.http}`, prefill.saved) };
     };
-    const t: Target = { name: `dakkio ${store}`, extraPids: [], series: seriesList, ...(await start()) };
+    const t: Target = { name: `dakkio ${store}${sync.suffix}`, extraPids: [], series: seriesList, ...(await start()) };
     let first = true;
     t.restart = async () => {
       // the first run uses the server started here; every later one a fresh copy
@@ -196,13 +206,14 @@ async function dakkioTarget(store: 'sqlite' | 'questdb', cleanup: (() => Promise
   }
   const server = await startDakkio(core, {
     store,
+    env: sync.env,
     ...(qdb ? { questdbUrl: qdb.server.httpUrl, questdbPgUrl: qdb.server.pgUrl } : {}),
   });
   const fixture = await setupDakkio(`http://127.0.0.1:${server.ports.http}`, maxSeries);
   const name =
     store === 'questdb' && questdbPlace === 'generator'
       ? "dakkio questdb (JVM on the generator's core)"
-      : `dakkio ${store}`;
+      : `dakkio ${store}${sync.suffix}`;
   return { name, server, extraPids: qdb?.pid ? [qdb.pid] : [], series: seriesList, fixture };
 }
 
@@ -222,7 +233,7 @@ try {
       series: minSeries,
     });
   }
-  targets.push(await dakkioTarget('sqlite', cleanup));
+  for (const sync of syncTargets) targets.push(await dakkioTarget('sqlite', cleanup, sync));
   if (args.questdb) targets.push(await dakkioTarget('questdb', cleanup));
   if (halfRate) {
     // per target and series count: the maximum rate first, then paced runs at half of it
