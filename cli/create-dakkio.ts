@@ -246,6 +246,7 @@ export async function createDakkio(
     // malloc's free pages back once the process goes quiet (see the file's comment)
     const youngGeneration = startYoungGenerationRelease(rootLogger.child({ component: 'young-generation' }), {
       releaseCaches: () => readingStore.releaseMemory?.(),
+      workerHeaps: async (timeoutMs) => (await readingStore.workerHeaps?.(timeoutMs)) ?? {},
       quietMs: config.memoryReleaseQuietMs,
     });
     closers.push({ name: 'young-generation-release', close: () => youngGeneration.stop() });

@@ -2,7 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { type Logger, silentLogger } from '../core/logger.ts';
 import { memoryAtRest } from './memory-at-rest.ts';
-import { createQuietRelease, RELEASE_LOG_MESSAGE } from './young-generation-release.ts';
+import {
+  createQuietRelease,
+  RELEASE_LOG_MESSAGE,
+  WORKER_HEAP_TIMEOUT_MS,
+  type WorkerHeapsProbe,
+} from './young-generation-release.ts';
 
 const MiB = 2 ** 20;
 
@@ -16,13 +21,13 @@ describe('memory at rest', () => {
     expect(m.nativeRestMiB).toBeCloseTo(m.rssMiB! - m.heapCommittedMiB! - m.externalMiB!, 0);
   });
 
-  it("is in the release's log line, taken after the trim", async () => {
+  /** One release (RSS grew by 100 MiB since start-up: a quiet moment after a busy one runs it); its line. */
+  async function releaseLine(workerHeaps?: WorkerHeapsProbe) {
     const lines: { obj: Record<string, unknown>; msg?: string | undefined }[] = [];
     const logger: Logger = {
       ...silentLogger,
       debug: (obj, msg) => lines.push({ obj: obj as Record<string, unknown>, msg }),
     };
-    // RSS grew by 100 MiB since start-up: a quiet moment after a busy one runs the (native) release
     const rss = [100 * MiB, 200 * MiB];
     const sample = createQuietRelease({
       gc: () => {},
@@ -34,11 +39,34 @@ describe('memory at rest', () => {
         rss: () => rss.shift() ?? 200 * MiB,
       },
       mallocTrim: () => {},
+      workerHeaps,
       quietSamples: 1,
     });
     sample(0.9);
     await sample(0.01);
-    const line = lines.find((l) => l.msg === RELEASE_LOG_MESSAGE);
+    return lines.find((l) => l.msg === RELEASE_LOG_MESSAGE);
+  }
+
+  it("is in the release's log line, taken after the trim", async () => {
+    const line = await releaseLine();
     expect(line?.obj.after).toMatchObject({ rssMiB: expect.any(Number), heapCommittedMiB: expect.any(Number) });
+  });
+
+  it("the release's line carries the store workers' committed heaps, asked with a short timeout", async () => {
+    const asked: number[] = [];
+    const statsReader = { heapMiB: 5.2, newMiB: 1, oldMiB: 3.1, largeMiB: 0 };
+    const line = await releaseLine(async (timeoutMs) => {
+      asked.push(timeoutMs);
+      return { statsReader };
+    });
+    expect(asked).toEqual([WORKER_HEAP_TIMEOUT_MS]);
+    expect(WORKER_HEAP_TIMEOUT_MS).toBeLessThanOrEqual(250);
+    expect(line?.obj.workers).toEqual({ statsReader });
+  });
+
+  it("a failed ask for the workers' heaps leaves the figures out, not the line", async () => {
+    const line = await releaseLine(() => Promise.reject(new Error('gone')));
+    expect(line?.obj.after).toBeDefined();
+    expect(line?.obj).not.toHaveProperty('workers');
   });
 });

@@ -63,6 +63,8 @@ export {
  * 24 leaves room; each is a scavenge of a near-empty new space, ~1 ms.
  */
 const SPACING_MS = 25;
+/** How long the release's line waits for the store workers' heap figures (an idle one answers in ~1 ms). */
+export const WORKER_HEAP_TIMEOUT_MS = 100;
 const MAX_GCS = 24;
 /** Share of a wait between two of its GCs that other work may take before the release stops. */
 const BUSY_AGAIN = 0.25;
@@ -149,6 +151,8 @@ export interface QuietReleaseOptions {
   releaseCaches?: (() => void) | undefined;
   /** glibc's malloc_trim where it can be reached (cli/malloc-trim.ts); undefined: no trim */
   mallocTrim?: MallocTrim | undefined;
+  /** the store's worker threads' committed heaps, for the release's line (ReadingStore.workerHeaps) */
+  workerHeaps?: WorkerHeapsProbe | undefined;
   gauges?: MemoryGauges;
   /** the young generation's release; default releaseYoungGeneration (minor GCs SPACING_MS apart) */
   releaseYoung?: (gc: NodeGc) => Promise<ReleaseResult>;
@@ -199,7 +203,7 @@ export function createQuietRelease(o: QuietReleaseOptions): (utilization: number
     }
     const young = gauges.newSpace() > DEFAULT_QUIET.grownBytes ? releaseYoung(gc) : Promise.resolve(undefined);
     return young
-      .then((r) => {
+      .then(async (r) => {
         if (r?.aborted) {
           // load is back: freeing caches and trimming now would cost it; retry after the next quiet stretch
           decide.rearm();
@@ -225,7 +229,13 @@ export function createQuietRelease(o: QuietReleaseOptions): (utilization: number
               ms: Math.round(r.ms * 10) / 10,
             }
           : {};
-        logger.debug({ ...newSpace, ...full, nativeMs: ms(t), after: memoryAtRest() }, RELEASE_LOG_MESSAGE);
+        const after = memoryAtRest();
+        // after the release's own work: the answers only delay its line, by WORKER_HEAP_TIMEOUT_MS at most
+        const workers = await o.workerHeaps?.(WORKER_HEAP_TIMEOUT_MS).catch(() => undefined);
+        logger.debug(
+          { ...newSpace, ...full, nativeMs: ms(t), after, ...(workers ? { workers } : {}) },
+          RELEASE_LOG_MESSAGE,
+        );
       })
       .catch((err) => logger.warn({ err }, 'quiet-time release failed'))
       .finally(() => {
@@ -233,6 +243,9 @@ export function createQuietRelease(o: QuietReleaseOptions): (utilization: number
       });
   };
 }
+
+/** The store's worker threads' committed heaps (MiB) by worker, those that answer within `timeoutMs`. */
+export type WorkerHeapsProbe = (timeoutMs: number) => Promise<Record<string, unknown>>;
 
 export interface YoungGenerationRelease {
   stop(): void;
@@ -247,6 +260,8 @@ export interface YoungGenerationReleaseOptions {
   quietMs?: number;
   /** frees caches that refill on demand (the readings store's page cache), before the trim */
   releaseCaches?: () => void;
+  /** the store's worker threads' committed heaps, for the release's line */
+  workerHeaps?: WorkerHeapsProbe;
   /** default: glibc's malloc_trim where it can be reached (cli/malloc-trim.ts) */
   mallocTrim?: MallocTrim | undefined;
 }
@@ -268,7 +283,7 @@ export function startYoungGenerationRelease(
   const mallocTrim = 'mallocTrim' in o ? o.mallocTrim : createMallocTrim();
   const sampleMs = o.sampleMs ?? 250;
   const quietSamples = quietSamplesFor(o.quietMs ?? DEFAULT_RELEASE_QUIET_MS, sampleMs);
-  const sample = createQuietRelease({ gc, logger, releaseCaches: o.releaseCaches, mallocTrim, quietSamples });
+  const sample = createQuietRelease({ ...o, gc, logger, mallocTrim, quietSamples });
   let last = performance.eventLoopUtilization();
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();

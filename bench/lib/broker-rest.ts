@@ -50,7 +50,11 @@ export function breakdownOf(pid: number, release?: Record<string, number>): stri
   }
   if (!release) return smaps;
   const r = release;
-  return `${smaps}; at the release: heap ${r.heapCommittedMiB} (new ${r.newSpaceMiB}, old ${r.oldSpaceMiB}, large ${r.large_objectSpaceMiB}), external ${r.externalMiB}, rest ${r.nativeRestMiB} of ${r.rssMiB} MiB`;
+  const workers = Object.entries(r)
+    .filter(([k]) => k.endsWith('HeapMiB'))
+    .map(([k, v]) => `${k.replace(/HeapMiB$/, '')} ${v}`);
+  const workerNote = workers.length > 0 ? `; workers' heaps ${workers.join(', ')}` : '';
+  return `${smaps}; at the release: heap ${r.heapCommittedMiB} (new ${r.newSpaceMiB}, old ${r.oldSpaceMiB}, large ${r.large_objectSpaceMiB}), external ${r.externalMiB}, rest ${r.nativeRestMiB} of ${r.rssMiB} MiB${workerNote}`;
 }
 
 export function alive(pid: number): boolean {

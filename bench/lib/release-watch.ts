@@ -19,7 +19,10 @@ export interface ReleaseWatch {
   count(): number;
   /** performance.now() when the last one was seen (NaN: none yet) */
   lastAt(): number;
-  /** the last one's `after` (cli/memory-at-rest.ts: RSS, committed heap, external, native rest, MiB) */
+  /**
+   * the last one's `after` (cli/memory-at-rest.ts: RSS, committed heap, external, native rest, MiB) and the
+   * store workers' committed heaps that answered (`statsReaderHeapMiB`, `checkpointerHeapMiB`)
+   */
   lastMemory(): Record<string, number> | undefined;
   /**
    * Waits until more than `seen` release lines have been logged, at most `timeoutMs`; then `afterMs`
@@ -45,7 +48,13 @@ export function watchReleases(server: ServerProcess): ReleaseWatch {
       // the release's own figures (its GCs' and trim's ms): QOS0_RELEASE_LINES=1 prints each line
       if (process.env.QOS0_RELEASE_LINES === '1') process.stderr.write(`release line: ${l}\n`);
       try {
-        lastMemory = JSON.parse(l.slice(l.indexOf('{'))).after;
+        const line = JSON.parse(l.slice(l.indexOf('{')));
+        // the store workers' committed heaps (core/store/worker-heap.ts) as `<worker>HeapMiB`
+        const workers = Object.entries(line.workers ?? {}).map(([k, v]) => [
+          `${k}HeapMiB`,
+          (v as { heapMiB: number }).heapMiB,
+        ]);
+        lastMemory = line.after && { ...line.after, ...Object.fromEntries(workers) };
       } catch {
         lastMemory = undefined;
       }

@@ -9,6 +9,14 @@ import type {
   ReadingValue,
 } from '../readings.ts';
 
+/** A worker thread's committed V8 heap, MiB: the whole of it and its biggest spaces. */
+export interface WorkerHeapFigures {
+  heapMiB: number;
+  newMiB: number;
+  oldMiB: number;
+  largeMiB: number;
+}
+
 export interface ReadingStoreHealth {
   ok: boolean;
   /** e.g. "degraded" while a QuestDB store spools locally */
@@ -51,6 +59,11 @@ export interface ReadingStore {
   health(): Promise<ReadingStoreHealth>;
   /** Optional: hands back memory that refills on demand (caches). Called when the process has gone quiet. */
   releaseMemory?(): void;
+  /**
+   * Optional: the committed heap (MiB) of each of the store's worker threads that answers within
+   * `timeoutMs`, by worker name, for the quiet-time release's log line; a busy or absent worker is left out.
+   */
+  workerHeaps?(timeoutMs: number): Promise<Record<string, WorkerHeapFigures>>;
   /** Idempotent. Flushes anything buffered. */
   close(): Promise<void>;
 }

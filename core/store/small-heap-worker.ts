@@ -18,6 +18,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
+import { attachHeapPort, HEAP_PORT_KEY, heapChannel, WORKER_HEAP_ANSWER } from './worker-heap.ts';
 
 /** A store worker's young generation (MiB): V8 makes it three semi-spaces' worth, so 2 MiB ones. */
 export const STORE_WORKER_YOUNG_GENERATION_MB = 6;
@@ -35,22 +36,29 @@ function processSemiSpaceMb(): number {
 
 let creating = 0;
 
-/** `new Worker(source, { eval: true, workerData })` with a small young generation (see the header). */
-export function spawnSmallHeapWorker(source: string, workerData: unknown): Worker {
+/**
+ * `new Worker(source, { eval: true, workerData })` with a small young generation (see the header), which
+ * answers askWorkerHeap (core/store/worker-heap.ts) between its tasks.
+ */
+export function spawnSmallHeapWorker(source: string, workerData: Record<string, unknown>): Worker {
   setFlagsFromString('--max-semi-space-size=0');
   creating++;
   let settled = false;
   let w: Worker;
+  const heap = heapChannel();
   try {
-    w = new Worker(source, {
+    w = new Worker(WORKER_HEAP_ANSWER + source, {
       eval: true,
-      workerData,
+      workerData: { ...workerData, [HEAP_PORT_KEY]: heap.theirs },
+      transferList: [heap.theirs],
       resourceLimits: { maxYoungGenerationSizeMb: STORE_WORKER_YOUNG_GENERATION_MB },
     });
   } catch (err) {
+    heap.mine.close();
     done();
     throw err;
   }
+  attachHeapPort(w, heap.mine);
   function done(): void {
     if (settled) return;
     settled = true;

@@ -231,6 +231,17 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
 
     // at quiet time: the writer's page cache (up to 32 MiB) is freed; merges re-read from the OS cache
     releaseMemory() { if (!closed) db.pragma('shrink_memory'); },
+    // the stats reader's and checkpointer's isolates, for the quiet-time release's line (worker-heap.ts)
+    async workerHeaps(timeoutMs) {
+      const [statsWorker, checkpointWorker] = await Promise.all([
+        statsReader.heap(timeoutMs),
+        checkpointer?.heap(timeoutMs),
+      ]);
+      return {
+        ...(statsWorker ? { statsReader: statsWorker } : {}),
+        ...(checkpointWorker ? { checkpointer: checkpointWorker } : {}),
+      };
+    },
     async health() {
       if (closed) return { ok: false, state: 'down', detail: { reason: 'closed' } };
       try {
