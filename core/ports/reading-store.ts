@@ -57,7 +57,10 @@ export interface ReadingStore {
   /** Retention: drop every reading of the bucket with ts < cutoffMs. */
   deleteBefore(bucketId: string, cutoffMs: number): Promise<void>;
   health(): Promise<ReadingStoreHealth>;
-  /** Optional: hands back memory that refills on demand (caches). Called when the process has gone quiet. */
+  /**
+   * Optional: hands back memory that refills on demand (caches) and what the store's own threads hold
+   * dead (their isolates' garbage). Called when the process has gone quiet.
+   */
   releaseMemory?(): void;
   /**
    * Optional: the committed heap (MiB) of each of the store's worker threads that answers within

@@ -29,7 +29,7 @@ import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Worker } from 'node:worker_threads';
 import { spawnSmallHeapWorker } from './small-heap-worker.ts';
-import { askWorkerHeap, type WorkerHeap } from './worker-heap.ts';
+import { askWorkerGc, askWorkerHeap, type WorkerHeap } from './worker-heap.ts';
 import type Database from 'better-sqlite3';
 import type { Logger } from '../logger.ts';
 import { type SqliteSynchronous, synchronousPragma } from './sqlite-synchronous.ts';
@@ -80,6 +80,8 @@ export interface Checkpointer {
     /** time the writer connection spent checkpointing, on the event loop, in all */
     writerCheckpointMs: number;
   };
+  /** Quiet time: the worker runs a full GC once it is free (worker-heap.ts, askWorkerGc). */
+  releaseMemory(): void;
   /** The worker's committed heap; undefined before it starts, or when it is busy past `timeoutMs`. */
   heap(timeoutMs: number): Promise<WorkerHeap | undefined>;
   close(): Promise<void>;
@@ -176,6 +178,7 @@ export function startCheckpointer(db: Database.Database, o: CheckpointerOptions)
       slowestCheckpointMs: Math.round(slowestCheckpointMs),
       writerCheckpointMs: Math.round(writerCheckpointMs),
     }),
+    releaseMemory: () => askWorkerGc(worker),
     heap: (timeoutMs) => askWorkerHeap(worker, timeoutMs),
     async close() {
       if (closed) return;

@@ -229,8 +229,14 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
         return retention.deleteBefore(selectSeries(bucketId, {}).map((s) => s.id), cutoffMs);
       }),
 
-    // at quiet time: the writer's page cache (up to 32 MiB) is freed; merges re-read from the OS cache
-    releaseMemory() { if (!closed) db.pragma('shrink_memory'); },
+    // at quiet time: the writer's page cache (up to 32 MiB) is freed; merges re-read from the OS cache.
+    // The workers' isolates run a full GC of their own (an idle isolate runs none; worker-heap.ts).
+    releaseMemory() {
+      if (closed) return;
+      db.pragma('shrink_memory');
+      statsReader.releaseMemory();
+      checkpointer?.releaseMemory();
+    },
     // the stats reader's and checkpointer's isolates, for the quiet-time release's line (worker-heap.ts)
     async workerHeaps(timeoutMs) {
       const [statsWorker, checkpointWorker] = await Promise.all([

@@ -33,7 +33,7 @@
 import { createRequire } from 'node:module';
 import type { Worker } from 'node:worker_threads';
 import { spawnSmallHeapWorker } from './small-heap-worker.ts';
-import { askWorkerHeap, type WorkerHeap } from './worker-heap.ts';
+import { askWorkerGc, askWorkerHeap, type WorkerHeap } from './worker-heap.ts';
 import type { BucketStats } from '../readings.ts';
 
 const driverPath = createRequire(import.meta.url).resolve('better-sqlite3');
@@ -146,6 +146,8 @@ interface StatsResult {
 export interface SqliteStatsReader {
   stats(bucketId: string): Promise<BucketStats>;
   countReadings(bucketIds: readonly string[], sinceMs: number): Promise<{ total: number; since: number }>;
+  /** Quiet time: the worker runs a full GC once it is free (worker-heap.ts, askWorkerGc). */
+  releaseMemory(): void;
   /** The worker's committed heap; undefined when it is not running, busy past `timeoutMs` or gone. */
   heap(timeoutMs: number): Promise<WorkerHeap | undefined>;
   /** Rejects what is pending and stops the worker. */
@@ -246,6 +248,7 @@ export function createSqliteStatsReader(path: string): SqliteStatsReader {
       if (bucketIds.length === 0) return { total: 0, since: 0 };
       return (await submit({ kind: 'count', bucketIds, sinceMs })) as { total: number; since: number };
     },
+    releaseMemory: () => askWorkerGc(worker),
     heap: (timeoutMs) => askWorkerHeap(worker, timeoutMs),
     async close() {
       if (closed) return;
