@@ -10,6 +10,7 @@ import { exportRows } from './sqlite-readings-export.ts';
 import { aggregateWithStaged, overlayRows } from './sqlite-readings-overlay.ts';
 import { createSeriesPurge, type SeriesPurge } from './sqlite-readings-purge.ts';
 import { prepareQueries } from './sqlite-readings-queries.ts';
+import { sqliteQuietTime } from './sqlite-readings-quiet-time.ts';
 import { createSlicedRetention } from './sqlite-readings-retention.ts';
 import { decodeValue, openReadingsDb, type SeriesRow } from './sqlite-readings-schema.ts';
 import { createSqliteReadingsWriter } from './sqlite-readings-writer.ts';
@@ -229,25 +230,7 @@ export async function createSqliteReadingStore(options: SqliteReadingStoreOption
         return retention.deleteBefore(selectSeries(bucketId, {}).map((s) => s.id), cutoffMs);
       }),
 
-    // at quiet time: the writer's page cache (up to 32 MiB) is freed; merges re-read from the OS cache.
-    // The workers' isolates run a full GC of their own (an idle isolate runs none; worker-heap.ts).
-    releaseMemory() {
-      if (closed) return;
-      db.pragma('shrink_memory');
-      statsReader.releaseMemory();
-      checkpointer?.releaseMemory();
-    },
-    // the stats reader's and checkpointer's isolates, for the quiet-time release's line (worker-heap.ts)
-    async workerHeaps(timeoutMs) {
-      const [statsWorker, checkpointWorker] = await Promise.all([
-        statsReader.heap(timeoutMs),
-        checkpointer?.heap(timeoutMs),
-      ]);
-      return {
-        ...(statsWorker ? { statsReader: statsWorker } : {}),
-        ...(checkpointWorker ? { checkpointer: checkpointWorker } : {}),
-      };
-    },
+    ...sqliteQuietTime(db, statsReader, () => checkpointer, () => closed), // releaseMemory, workerHeaps
     async health() {
       if (closed) return { ok: false, state: 'down', detail: { reason: 'closed' } };
       try {
