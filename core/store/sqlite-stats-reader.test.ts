@@ -125,6 +125,16 @@ describe('sqlite store: stats and counts off the event loop', () => {
     expect(stagedRows(path)).toBe(7);
   });
 
+  it("sums a flood's staged keys in SQL: the worker's heap keeps no object per key", async () => {
+    // 200k keys staged (a QoS 0 flood's tail): one JS object per key put ~28 MiB into the worker's old
+    // space, which it kept after the call (bench/RESULTS.md, task W); per series and day it is 100 rows
+    const store = await open(largeDb(10));
+    await store.write(Array.from({ length: 200_000 }, (_, i) => point(`s${i % 100}`, T0 + DAY + i, i)));
+    expect((await store.stats(B)).readings).toBe(200_010);
+    const heap = (await store.workerHeaps!(2000)).statsReader!;
+    expect(heap.oldMiB + heap.largeMiB).toBeLessThan(12);
+  });
+
   it('rejects once the store is closed, also a call in flight', async () => {
     const store = await open(largeDb(100_000));
     const inFlight = expect(store.stats(B)).rejects.toMatchObject({ code: 'store_unavailable' });

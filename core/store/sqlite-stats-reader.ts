@@ -65,7 +65,10 @@ const q = {
   // bucket sorted all of its rows (a temp B-tree of 10 M entries) in a second scan
   perSeriesDay: db.prepare(\`SELECT ts - (ts % \${DAY}) AS day, count(*) AS n, min(ts) AS first, max(ts) AS last
     FROM readings WHERE series_id = ? GROUP BY day\`),
-  extraOfBucket: db.prepare(extra(inBucket)),
+  // summed per series and day in SQL: a flood leaves hundreds of thousands of keys staged, and one JS
+  // object per key held ~30-40 MiB in this worker's heap after the call (bench/RESULTS.md, task W)
+  extraOfBucket: db.prepare(\`SELECT sid, ts - (ts % \${DAY}) AS day, count(*) AS n, min(ts) AS first, max(ts) AS last
+    FROM (\${extra(inBucket)}) GROUP BY sid, day\`),
   count: db.prepare(\`SELECT count(*) AS total, sum(r.ts >= ?) AS since
     FROM series s JOIN readings r ON r.series_id = s.id
     WHERE s.bucket_id IN (SELECT value FROM json_each(?))\`),
@@ -95,13 +98,12 @@ function stats(bucketId) {
     const extra = q.extraOfBucket.all(bucketId);
     if (extra.length > 0) {
       const sourceOf = new Map(series.map((s) => [s.id, s.source_id]));
-      for (const { sid, ts } of extra) {
+      for (const { sid, day, n, first, last } of extra) {
         const source = sourceOf.get(sid);
         const s = sources.get(source);
-        if (s) { s.n++; if (ts < s.first) s.first = ts; if (ts > s.last) s.last = ts; }
-        else sources.set(source, { n: 1, first: ts, last: ts });
-        const day = ts - (ts % DAY);
-        days.set(day, (days.get(day) ?? 0) + 1);
+        if (s) { s.n += n; if (first < s.first) s.first = first; if (last > s.last) s.last = last; }
+        else sources.set(source, { n, first, last });
+        days.set(day, (days.get(day) ?? 0) + n);
       }
     }
     return { sources: [...sources], days: [...days] };

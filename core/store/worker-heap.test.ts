@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import type { Worker } from 'node:worker_threads';
+import Database from 'better-sqlite3';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../logger.ts';
 import { spawnSmallHeapWorker } from './small-heap-worker.ts';
+import { READINGS_SCHEMA_VERSION, readingsDdl } from './sqlite-readings-schema.ts';
 import { createSqliteReadingStore } from './sqlite-readings-store.ts';
 import { askWorkerGc, askWorkerHeap } from './worker-heap.ts';
 
@@ -102,22 +104,25 @@ describe("a store worker's full GC at quiet time", () => {
   it("the SQLite store's releaseMemory reaches its stats worker", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dakkio-worker-gc-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    // nothing merged: every row is staged, and a stats call lists the staged keys in the worker's heap
-    const store = await createSqliteReadingStore({
-      path: join(dir, 'readings.db'),
-      logger: silentLogger,
-      mergeThresholdRows: 1_000_000,
-    });
+    // 2 series x 60,000 days, merged: a stats call holds one row per series and day and a map of the
+    // days (tens of MiB in the worker's old space), all dead once it has answered
+    const path = join(dir, 'readings.db');
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.exec(readingsDdl);
+    db.pragma(`user_version = ${READINGS_SCHEMA_VERSION}`);
+    db.prepare(
+      `WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < 2)
+       INSERT INTO series (id, bucket_id, source_id, metric) SELECT n, ?, 'd' || n, 'm' FROM i`,
+    ).run(B);
+    db.prepare(
+      `WITH RECURSIVE d(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM d WHERE k < 59999)
+       INSERT INTO readings (series_id, ts, num, txt, kind) SELECT s.id, ? + d.k * 86400000, 1, NULL, 0 FROM series s, d`,
+    ).run(0);
+    db.close();
+    const store = await createSqliteReadingStore({ path, logger: silentLogger });
     cleanups.push(() => store.close());
-    const rows = Array.from({ length: 200_000 }, (_, i) => ({
-      bucketId: B,
-      dataSourceId: `d${i % 100}`,
-      metric: 'm',
-      ts: 1e12 + i,
-      value: i,
-    }));
-    await store.write(rows);
-    expect((await store.stats(B)).readings).toBe(200_000);
+    expect((await store.stats(B)).readings).toBe(120_000);
     const before = (await store.workerHeaps!(2000)).statsReader!;
     store.releaseMemory!();
     const after = (await store.workerHeaps!(2000)).statsReader!;
