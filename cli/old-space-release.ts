@@ -19,8 +19,14 @@ import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
 /** Growth of the old generation's used bytes (live and dead) since the last full GC that makes a quiet moment run one. */
 export const OLD_GROWN_BYTES = 16 * 2 ** 20;
-/** Committed but free bytes of the old space, after the full GC, that make it compact. */
-export const OLD_FRAGMENTED_BYTES = 32 * 2 ** 20;
+/**
+ * Committed but free bytes of the old space, after the full GC, that make it compact. 16 MiB, not V8's
+ * own 32: after a 60 s flood the full GC leaves 19-26 MiB of the old space committed and free (47-50 MiB
+ * committed for ~25 live) in most cycles, which is most of what keeps RSS at rest over 1.2x its start
+ * once the store workers' heaps are released (bench/RESULTS.md, round 9). A compaction of ~25 MiB live
+ * costs ~130 ms, at a quiet moment.
+ */
+export const OLD_FRAGMENTED_BYTES = 16 * 2 ** 20;
 
 /**
  * node's gc (--expose-gc): `{ type: 'minor' }` scavenges; no argument runs a full, synchronous GC.
