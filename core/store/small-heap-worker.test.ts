@@ -7,8 +7,8 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../logger.ts';
 import { startCheckpointer } from './sqlite-checkpointer.ts';
-import { READINGS_SCHEMA_VERSION, readingsDdl } from './sqlite-readings-schema.ts';
 import { createSqliteStatsReader } from './sqlite-stats-reader.ts';
+import { newReadingsDb } from './testing/readings-db.ts';
 
 /**
  * Every eval'd worker of this file first runs a probe: a burst of short-lived objects (what grows a
@@ -78,10 +78,7 @@ describe("the stores' worker threads: a small young generation under the process
 
   it("the stats reader's worker keeps its new space small", async () => {
     const path = dbPath();
-    const db = new Database(path);
-    db.pragma('journal_mode = WAL');
-    db.exec(readingsDdl);
-    db.pragma(`user_version = ${READINGS_SCHEMA_VERSION}`);
+    const db = newReadingsDb(path);
     db.close();
     const reader = createSqliteStatsReader(path);
     cleanups.push(() => reader.close());

@@ -5,8 +5,8 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../logger.ts';
 import type { ReadingStore } from '../ports/reading-store.ts';
-import { READINGS_SCHEMA_VERSION, readingsDdl } from './sqlite-readings-schema.ts';
 import { createSqliteReadingStore } from './sqlite-readings-store.ts';
+import { newReadingsDb } from './testing/readings-db.ts';
 import { stagedRows } from './testing/staged-rows.ts';
 
 const DAY = 86_400_000;
@@ -24,10 +24,7 @@ describe('sqlite store: stats and counts off the event loop', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dakkio-stats-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const path = join(dir, 'readings.db');
-    const db = new Database(path);
-    db.pragma('journal_mode = WAL');
-    db.exec(readingsDdl);
-    db.pragma(`user_version = ${READINGS_SCHEMA_VERSION}`);
+    const db = newReadingsDb(path);
     db.prepare("INSERT INTO series (id, bucket_id, source_id, metric) VALUES (1, ?, 'd1', 'm'), (2, ?, 'd2', 'm')").run(
       B,
       B,

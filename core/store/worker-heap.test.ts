@@ -4,12 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import type { Worker } from 'node:worker_threads';
-import Database from 'better-sqlite3';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../logger.ts';
 import { spawnSmallHeapWorker } from './small-heap-worker.ts';
-import { READINGS_SCHEMA_VERSION, readingsDdl } from './sqlite-readings-schema.ts';
 import { createSqliteReadingStore } from './sqlite-readings-store.ts';
+import { newReadingsDb } from './testing/readings-db.ts';
 import { askWorkerGc, askWorkerHeap } from './worker-heap.ts';
 
 const B = 'b00000000000000000000001';
@@ -107,10 +106,7 @@ describe("a store worker's full GC at quiet time", () => {
     // 2 series x 60,000 days, merged: a stats call holds one row per series and day and a map of the
     // days (tens of MiB in the worker's old space), all dead once it has answered
     const path = join(dir, 'readings.db');
-    const db = new Database(path);
-    db.pragma('journal_mode = WAL');
-    db.exec(readingsDdl);
-    db.pragma(`user_version = ${READINGS_SCHEMA_VERSION}`);
+    const db = newReadingsDb(path);
     db.prepare(
       `WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < 2)
        INSERT INTO series (id, bucket_id, source_id, metric) SELECT n, ?, 'd' || n, 'm' FROM i`,
