@@ -202,6 +202,16 @@ describe('quiet-time release step', () => {
     expect(calls).toEqual(['full', 'full', 'caches', 'trim']);
   });
 
+  it('compacts an old space left sparse even when the old generation did not grow (V8 collected it under load)', async () => {
+    // bench:qos0-storm, round 9, cycle 2: V8's own major GCs had collected the backlog, the release ran
+    // for the RSS alone and left 78 MiB of old space committed (1.60x start)
+    const memory = { newSpace: 8 * MiB, oldGenerationUsed: 30 * MiB, oldSpaceFree: 40 * MiB, rss: 100 * MiB };
+    const { calls, busyThenQuiet } = harness(memory);
+    memory.rss += RSS_GROWN_BYTES + 1;
+    await busyThenQuiet();
+    expect(calls).toEqual(['full', 'full', 'caches', 'trim']);
+  });
+
   it('releases a grown new space with its GCs before the caches and the trim', async () => {
     const memory = { newSpace: 128 * MiB, oldGenerationUsed: 30 * MiB, oldSpaceFree: 0, rss: 100 * MiB };
     const { calls, busyThenQuiet } = harness(memory);
