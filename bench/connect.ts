@@ -2,7 +2,9 @@
  * Warm authenticated connect storm: CONNECT→CONNACK per second for N clients,
  * each with its own credential (dakkio: an API key; Mosquitto: a password-file
  * user), each timed storm right after an untimed pass so dakkio's key cache is warm. Bare Aedes (no auth)
- * is measured too, as the broker's own ceiling. Broker CPU per connect from /proc.
+ * is measured too, as the broker's own ceiling. Broker CPU per connect from /proc; broker CPU per
+ * disconnect over the mass DISCONNECT that follows each timed storm (the connect-publish-disconnect
+ * pattern of battery sensors pays one per reading).
  *
  *   npm run bench:connect -- [--clients=2000] [--runs=3] [--concurrency=50] [--compare=DIR] [--cold-keys]
  *
@@ -19,7 +21,7 @@ import type { Socket } from 'node:net';
 import { benchArgs } from './lib/args.ts';
 import { createKeys, setupDakkio } from './lib/dakkio-setup.ts';
 import { connectRaw, disconnectRaw } from './lib/mqtt-load.ts';
-import { cpuMeter, pinGenerator } from './lib/proc.ts';
+import { cpuMeter, pinGenerator, threadCpuSecondsOf } from './lib/proc.ts';
 import { recordResults } from './lib/results.ts';
 import {
   type ServerProcess,
@@ -79,6 +81,7 @@ interface Target {
   timedCreds?: (run: number) => Creds;
   rates: number[];
   cpuPerConnectMs: number[];
+  cpuPerDisconnectMs: number[];
   p50: number[];
   p99: number[];
   genCpu: number[];
@@ -119,9 +122,28 @@ async function measureOnce(t: Target, r: number) {
       `server CPU ${cpuMs.toFixed(3)} ms/connect (${cpu.server!.cores.toFixed(2)} cores), gen ${cpu.gen!.cores.toFixed(2)} cores, ` +
       `CONNACK p50/p99 ${percentile(s.latencies, 50).toFixed(1)}/${percentile(s.latencies, 99).toFixed(1)} ms\n`,
   );
-  await Promise.all(s.sockets.map(disconnectRaw));
-  // let the broker finish tearing the sessions down before the next storm
-  await new Promise((res) => setTimeout(res, 1000));
+  const disconnectMs = await massDisconnect(t, s.sockets);
+  process.stderr.write(`${t.name} run ${r + 1}/${runs}: server CPU ${disconnectMs.toFixed(4)} ms/disconnect\n`);
+}
+
+/** After a disconnect storm's last 'close': the broker's last teardown work (a close callback, a tick) */
+const DISCONNECT_SETTLE_MS = 200;
+
+/**
+ * Sends every client's DISCONNECT at once and returns the broker's CPU per client from the first
+ * DISCONNECT until every socket has been closed by the broker plus DISCONNECT_SETTLE_MS (the
+ * scheduler's ns count: the window is a few hundred ms), then waits out the rest of the second
+ * the bench always left the broker to tear the sessions down before the next storm.
+ */
+async function massDisconnect(t: Target, sockets: Socket[]) {
+  const t0 = performance.now();
+  const cpu0 = threadCpuSecondsOf(t.server.pid);
+  await Promise.all(sockets.map(disconnectRaw));
+  await new Promise((res) => setTimeout(res, DISCONNECT_SETTLE_MS));
+  const ms = ((threadCpuSecondsOf(t.server.pid) - cpu0) * 1000) / Math.max(1, sockets.length);
+  t.cpuPerDisconnectMs.push(ms);
+  await new Promise((res) => setTimeout(res, Math.max(0, 1000 - (performance.now() - t0))));
+  return ms;
 }
 
 const users = Array.from({ length: N }, (_, i) => ({ username: `dev${i}`, password: `pw-${i}-${'x'.repeat(20)}` }));
@@ -133,6 +155,7 @@ const target = (name: string, server: ServerProcess, creds: Creds, timedCreds?: 
   timedCreds,
   rates: [],
   cpuPerConnectMs: [],
+  cpuPerDisconnectMs: [],
   p50: [],
   p99: [],
   genCpu: [],
@@ -187,6 +210,7 @@ recordResults({
         'broker CPU (cores)',
         'generator CPU (cores)',
         'failed connects',
+        'broker CPU ms per disconnect',
       ],
       rows: rows.map((r) => [
         r.name,
@@ -198,13 +222,15 @@ recordResults({
         median(r.serverCores).toFixed(2),
         median(r.genCpu).toFixed(2),
         r.failures,
+        fmt(summarize(r.cpuPerDisconnectMs), 4),
       ]),
     },
   ],
   notes: [
     'dakkio runs with DAKKIO_MQTT_CONNECT_RATE_PER_IP=0 (every client comes from 127.0.0.1).',
     "Mosquitto's password file is hashed by mosquitto_passwd -U (its default PBKDF2-SHA512).",
+    `Broker CPU per disconnect: over each timed storm's mass DISCONNECT (every client's DISCONNECT written at once, then its FIN), from the first DISCONNECT until the broker had closed every socket plus ${DISCONNECT_SETTLE_MS} ms, from the broker's threads' /proc/<pid>/task/*/schedstat (ns; the connect column counts /proc/<pid>/stat's 10 ms ticks over a longer storm), divided by the clients.`,
     'Servers pinned to core 0, generator to core 1 (taskset).',
-    'bare Aedes is Aedes as installed by npm install: 1.2.0 with patches/ applied (aedes: no stream.pipeline or async iterator per CONNECT; mqtt-packet: no Duplex stream per parser; aedes-persistence: no second Readable around the outgoing queue).',
+    'bare Aedes is Aedes as installed by npm install: 1.2.0 with patches/ applied (aedes: no stream.pipeline or async iterator per CONNECT, no premature-close error per clean DISCONNECT; mqtt-packet: no Duplex stream per parser; aedes-persistence: no second Readable around the outgoing queue).',
   ],
 });
